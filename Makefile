@@ -1,0 +1,37 @@
+# facelib: `make run` runs the main job on the synthetic default, `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: install run test lint notebooks bench clean
+
+install: $(STAMP)
+
+# Reinstalls only when pyproject.toml changes, so a second `make install` returns at once.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+run: install
+	$(BIN)/facelib run params/demo.yaml
+
+lint: install
+	$(BIN)/ruff check facelib tests notebooks
+
+test: install lint
+	$(BIN)/python -m pytest -v
+
+# Re-executes the committed notebooks on the quick profile (after an intended change to what they show).
+notebooks: install
+	$(BIN)/facelib notebooks
+
+bench: install
+	$(BIN)/facelib bench
+
+clean:
+	rm -rf outputs/*/ cache/ .pytest_cache .ruff_cache

@@ -1,0 +1,42 @@
+"""facelib: a reproducible pipeline for face parsing.
+
+`import facelib` selects tf-keras for segmentation-models before TensorFlow loads; the
+heavy parts (TensorFlow, models) are imported only when first used.
+"""
+
+from facelib._env import check_keras, configure_environment
+
+configure_environment()
+check_keras()
+
+__version__ = "0.1.0"
+
+# Public API name -> module that defines it; imported on first access.
+_API = {
+    "load_params": "facelib.params",
+    "ParamsError": "facelib.params",
+    "ClassScheme": "facelib.scheme",
+    "SOURCE_NAMES": "facelib.scheme",
+    "find_pairs": "facelib.data.discover",
+    "split_pairs": "facelib.data.discover",
+    "validate_dataset": "facelib.data.validate",
+    "make_synthetic_dataset": "facelib.data.synth",
+    "build_model": "facelib.models",
+    "load_model": "facelib.models",
+    "train": "facelib.train",
+    "train_model": "facelib.train",
+    "evaluate_model": "facelib.evaluate",
+    "confusion_metrics": "facelib.metrics",
+    "predict_image": "facelib.predict",
+    "show_samples": "facelib.viz",
+}
+
+__all__ = sorted(_API) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _API:
+        import importlib
+
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'facelib' has no attribute {name!r}")

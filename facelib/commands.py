@@ -1,0 +1,98 @@
+"""Subcommand handlers: parse nothing, print results, return the exit code.
+
+Each handler calls into the module that does the work; they are kept together here so the
+CLI's behaviour (what it prints, how it exits) can be read in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from facelib.cli import UsageError
+from facelib.params import load_params
+
+
+def synth(args) -> int:
+    from facelib.data.synth import make_synthetic_dataset
+
+    out = make_synthetic_dataset(args.out_dir, n_train=args.train, n_val=args.val,
+                                 seed=args.seed, workers=args.workers)
+    print(f"wrote {args.train} train + {args.val} val pairs to {out}")
+    return 0
+
+
+def validate(args) -> int:
+    from facelib.data.validate import validate_dataset
+
+    if not Path(args.data_dir).is_dir():
+        raise UsageError(f"{args.data_dir}: no such folder")
+    report = validate_dataset(args.data_dir, workers=args.workers,
+                              progress=sys.stderr.isatty() and not args.json)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.summary())
+    return 0 if report.ok else 1
+
+
+def check(args) -> int:
+    params = load_params(args.params, args.overrides)
+    print(f"{args.params}: ok (profile {params['profile']!r}, "
+          f"{len(params['models'])} model(s))")
+    return 0
+
+
+def train(args) -> int:
+    from facelib.train import train as train_models
+
+    params = load_params(args.params, args.overrides)
+    train_models(params, model=args.model, force=args.force)
+    return 0
+
+
+def run(args) -> int:
+    from facelib.runner import run_pipeline
+
+    params = load_params(args.params, args.overrides)
+    return run_pipeline(args.params, args.overrides, params=params, force=args.force)
+
+
+def predict(args) -> int:
+    from facelib.predict import predict_files
+
+    return predict_files(args.model, args.images, args.out)
+
+
+def score(args) -> int:
+    from facelib.evaluate import score_folders
+
+    params = load_params(args.params) if args.params else load_params()
+    result = score_folders(args.true_dir, args.pred_dir, params)
+    print(json.dumps(result, indent=2) if args.json else result["table"])
+    return 0
+
+
+def notebooks(args) -> int:
+    from facelib.runner import refresh_committed_notebooks
+
+    return refresh_committed_notebooks()
+
+
+def bench(args) -> int:
+    from facelib.bench import run_bench
+
+    return run_bench(as_json=args.json, quick=args.quick)
+
+
+def convert(args) -> int:
+    from facelib.data.convert import convert_dataset
+
+    return convert_dataset(args.format, args.src, args.out)
+
+
+def shards(args) -> int:
+    from facelib.data.shards import write_shards
+
+    return write_shards(args.data_dir, args.out, size=args.size)

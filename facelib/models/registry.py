@@ -1,0 +1,19 @@
+"""Names of the architectures and backbones facelib can build, readable without TensorFlow.
+
+The backbone list is segmentation-models 1.0.1's `Backbones.models_names()`, kept here so
+that params are checked in a fraction of a second; a test keeps the two in step.
+"""
+
+BACKBONES = (
+    "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+    "seresnet18", "seresnet34", "seresnet50", "seresnet101", "seresnet152",
+    "seresnext50", "seresnext101", "senet154", "resnext50", "resnext101",
+    "vgg16", "vgg19", "densenet121", "densenet169", "densenet201",
+    "inceptionresnetv2", "inceptionv3", "mobilenet", "mobilenetv2",
+    "efficientnetb0", "efficientnetb1", "efficientnetb2", "efficientnetb3",
+    "efficientnetb4", "efficientnetb5", "efficientnetb6", "efficientnetb7",
+)
+
+
+def backbone_names() -> tuple[str, ...]:
+    return BACKBONES

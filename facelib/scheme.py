@@ -1,0 +1,108 @@
+"""Class scheme: which source label ids make up each training class, and its colour.
+
+Source ids are those of the reference dataset (Kaggle `multiclass-face-segmentation`),
+0..17. Their names come from a third-party description of that dataset, not from its
+authors; 7 and 9 (lower/upper lip) may be swapped there, which the default merge into
+`mouth` makes harmless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SOURCE_NAMES = {
+    0: "background",
+    1: "face skin",
+    2: "left eyebrow",
+    3: "right eyebrow",
+    4: "left eye",
+    5: "right eye",
+    6: "nose",
+    7: "lower lip",
+    8: "mouth interior",
+    9: "upper lip",
+    10: "hair",
+    11: "left eyelid",
+    12: "right eyelid",
+    13: "left ear",
+    14: "right ear",
+    15: "head covering",
+    16: "glasses",
+    17: "bald patch",
+}
+N_SOURCE_IDS = len(SOURCE_NAMES)
+
+# Pairs of source ids that swap under a horizontal flip of the image.
+LEFT_RIGHT_PAIRS = ((2, 3), (4, 5), (11, 12), (13, 14))
+
+
+@dataclass(frozen=True)
+class ClassScheme:
+    """An ordered set of training classes; training id = position in `names`."""
+
+    names: tuple[str, ...]
+    source_ids: tuple[tuple[int, ...], ...]
+    colors: tuple[tuple[int, int, int], ...]
+
+    @classmethod
+    def from_params(cls, classes: dict) -> ClassScheme:
+        """Build from the params mapping `{name: {"ids": [...], "color": [r, g, b]}}`."""
+        names = tuple(classes)
+        ids = tuple(tuple(int(i) for i in spec["ids"]) for spec in classes.values())
+        colors = tuple(tuple(int(c) for c in spec["color"]) for spec in classes.values())
+        scheme = cls(names, ids, colors)
+        scheme.check()
+        return scheme
+
+    def check(self) -> None:
+        seen: dict[int, str] = {}
+        for name, ids in zip(self.names, self.source_ids, strict=True):
+            for i in ids:
+                if not 0 <= i < N_SOURCE_IDS:
+                    raise ValueError(f"class {name!r}: source id {i} is outside 0..17")
+                if i in seen:
+                    raise ValueError(f"source id {i} is in both {seen[i]!r} and {name!r}")
+                seen[i] = name
+        missing = sorted(set(SOURCE_NAMES) - set(seen))
+        if missing:
+            raise ValueError(f"source ids {missing} belong to no class")
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.names)
+
+    @property
+    def foreground(self) -> tuple[int, ...]:
+        """Training ids of the face classes (every class but the first, background)."""
+        return tuple(range(1, self.n_classes))
+
+    def lookup_table(self) -> np.ndarray:
+        """uint8 array of 256 entries: source id -> training id; unknown ids -> 255."""
+        table = np.full(256, 255, dtype=np.uint8)
+        for train_id, ids in enumerate(self.source_ids):
+            table[list(ids)] = train_id
+        return table
+
+    def remap(self, mask: np.ndarray) -> np.ndarray:
+        """Source-id label map -> training-id label map."""
+        return self.lookup_table()[mask]
+
+    def palette(self) -> np.ndarray:
+        """(n_classes, 3) uint8 RGB colours in training-id order."""
+        return np.asarray(self.colors, dtype=np.uint8)
+
+    def flip_permutation(self) -> list[int] | None:
+        """Training-id permutation for a horizontal flip, or None when flips keep labels.
+
+        The default scheme merges left and right parts, so a flip changes no label; a scheme
+        that keeps them apart gets their ids swapped.
+        """
+        table = self.lookup_table()
+        perm = list(range(self.n_classes))
+        for left, right in LEFT_RIGHT_PAIRS:
+            a, b = int(table[left]), int(table[right])
+            if a != b:
+                perm[a], perm[b] = b, a
+        return None if perm == list(range(self.n_classes)) else perm
