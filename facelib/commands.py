@@ -69,8 +69,14 @@ def score(args) -> int:
     from facelib.evaluate import score_folders
 
     params = load_params(args.params) if args.params else load_params()
+    from facelib.metrics import metrics_table
+
     result = score_folders(args.true_dir, args.pred_dir, params)
-    print(json.dumps(result, indent=2) if args.json else result["table"])
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{result['n_images']} label maps scored")
+        print(metrics_table(result).round(4).to_string())
     return 0
 
 

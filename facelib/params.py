@@ -8,6 +8,7 @@ is allowed.
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
 
@@ -136,10 +137,11 @@ def load_params(
         except yaml.YAMLError as e:
             raise ParamsError(f"{path}: not valid YAML: {e}") from None
         if not isinstance(profile, dict):
-            raise ParamsError(f"{path}: expected a mapping of sections, got {type(profile).__name__}")
+            kind = type(profile).__name__
+            raise ParamsError(f"{path}: expected a mapping of sections, got {kind}")
         check(profile, source)
         params = merge(params, profile)
-        params["profile"] = params.get("profile") or path.stem
+        params["profile"] = path.stem
     given = {k: v for k, v in sections.items() if v not in (None, {}, [])}
     if given:
         check(given, source)
@@ -285,7 +287,9 @@ def resolve_path(value: str | Path, root: Path | None = None) -> Path:
 
 
 def output_dir(params: dict) -> Path:
-    return resolve_path(params["output_dir"] or f"outputs/{params['profile']}")
+    """`output_dir`, else `outputs/<profile>` (the FACELIB_OUTPUTS variable moves `outputs`)."""
+    outputs = os.environ.get("FACELIB_OUTPUTS", "outputs")
+    return resolve_path(params["output_dir"] or Path(outputs) / params["profile"])
 
 
 def model_name(spec: dict) -> str:

@@ -1,0 +1,112 @@
+"""Keras callbacks that keep a run's files whole and resumable."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+import tensorflow as tf
+
+from facelib.io import write_json, write_text
+
+
+class EpochHistory(tf.keras.callbacks.Callback):
+    """`history.csv` with one row per epoch (`epoch` from 0) and the learning rate used.
+
+    The file is rewritten atomically each epoch; after a resume, rows of epochs that are
+    trained again are replaced, so every epoch is listed exactly once.
+    """
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = Path(path)
+        self._learning_rate = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._learning_rate = float(tf.keras.backend.get_value(self.model.optimizer.learning_rate))
+
+    def on_epoch_end(self, epoch, logs=None):
+        rows = [r for r in self._read() if int(r["epoch"]) < epoch]
+        row = {"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}}
+        row["learning_rate"] = self._learning_rate
+        rows.append(row)
+        columns = list(dict.fromkeys(k for r in rows for k in r))
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+        write_text(self.path, buffer.getvalue())
+
+    def _read(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        with open(self.path, newline="") as f:
+            return list(csv.DictReader(f))
+
+
+class BestModelSaver(tf.keras.callbacks.Callback):
+    """Save the model whenever `monitor` reaches a new maximum; the best value survives resumes."""
+
+    def __init__(self, path: Path, monitor: str = "val_iou_score"):
+        super().__init__()
+        self.path = Path(path)
+        self.monitor = monitor
+        self.state_path = self.path.with_suffix(".best.json")
+        self.best = -math.inf
+
+    def on_train_begin(self, logs=None):
+        if self.state_path.exists() and self.path.exists():
+            self.best = json.loads(self.state_path.read_text())["best"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        from facelib.models import save_model
+
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            raise KeyError(f"train.checkpoint_monitor = {self.monitor!r} is not logged; "
+                           f"logged: {', '.join(sorted(logs or {}))}")
+        if value > self.best:
+            self.best = float(value)
+            save_model(self.model, self.path)
+            write_json(self.state_path, {"best": self.best, "epoch": epoch})
+
+
+class CallbackState(tf.keras.callbacks.Callback):
+    """Carry the counters of ReduceLROnPlateau and EarlyStopping across a resume.
+
+    BackupAndRestore restores weights, optimizer (with its learning rate) and the epoch;
+    this restores the patience counters, so the schedule continues as if never stopped.
+    Put it after the callbacks it watches: their on_train_begin resets what it restores.
+    """
+
+    FIELDS = ("wait", "best", "cooldown_counter", "stopped_epoch")
+
+    def __init__(self, path: Path, callbacks: list):
+        super().__init__()
+        self.path = Path(path)
+        self.watched = callbacks
+
+    def on_train_begin(self, logs=None):
+        if not self.path.exists():
+            return
+        saved = json.loads(self.path.read_text())
+        for callback, state in zip(self.watched, saved, strict=False):
+            for field, value in state.items():
+                setattr(callback, field, value)
+
+    def on_epoch_end(self, epoch, logs=None):
+        state = [
+            {f: _plain(getattr(c, f)) for f in self.FIELDS if hasattr(c, f)}
+            for c in self.watched
+        ]
+        write_json(self.path, state)
+
+    def on_train_end(self, logs=None):
+        self.path.unlink(missing_ok=True)
+
+
+def _plain(value):
+    return float(value) if isinstance(value, (float, int)) or hasattr(value, "item") else value

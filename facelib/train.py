@@ -1,0 +1,220 @@
+"""Training: one code path for every architecture, the reference recipe by default.
+
+A run lives in `<output_dir>/runs/<architecture>_<backbone>/`:
+`model.keras` (best val IoU), `history.csv` (one row per epoch, `epoch` from 0),
+`params.yaml` (the resolved params), `metrics.json` and `confusion.csv` (test split),
+`test_predictions/STEM.png` (label maps at each photo's size). A run interrupted by Ctrl-C
+or SIGTERM resumes from its last finished epoch when started again (`backup/`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from facelib.io import write_text
+from facelib.params import ParamsError, model_name, output_dir
+
+MODEL_FILE = "model.keras"
+
+
+@dataclass
+class RunResult:
+    name: str
+    run_dir: Path
+    metrics: dict
+    resumed: bool = False
+    skipped: bool = False
+
+
+class RunExistsError(ValueError):
+    """A finished run with other params is in the way; `--force` replaces it."""
+
+
+def run_dir(params: dict, spec: dict) -> Path:
+    return output_dir(params) / "runs" / model_name(spec)
+
+
+def select_models(params: dict, model: str | None) -> list[dict]:
+    specs = params["models"]
+    if model is None:
+        return specs
+    chosen = [s for s in specs if model_name(s) == model]
+    if not chosen:
+        names = ", ".join(model_name(s) for s in specs)
+        raise ParamsError(f"--model {model!r} is not in this profile's models: {names}")
+    return chosen
+
+
+def train(params: dict, model: str | None = None, force: bool = False) -> list[RunResult]:
+    """Train the profile's models in turn (or only `model`, e.g. "pspnet_resnet50")."""
+    return [train_model(params, spec, force=force) for spec in select_models(params, model)]
+
+
+def params_text(params: dict) -> str:
+    return yaml.safe_dump(params, sort_keys=False)
+
+
+def run_state(params: dict, spec: dict) -> str:
+    """`finished` (same params), `stale` (finished with other params), `partial` or `new`."""
+    folder = run_dir(params, spec)
+    metrics, saved = folder / "metrics.json", folder / "params.yaml"
+    if metrics.exists() and saved.exists():
+        return "finished" if saved.read_text() == params_text(params) else "stale"
+    return "partial" if (folder / "backup").exists() else "new"
+
+
+def train_model(params: dict, spec: dict, force: bool = False) -> RunResult:
+    """Train one model, evaluate it on the test split, write the run folder."""
+    import json
+
+    folder = run_dir(params, spec)
+    name = model_name(spec)
+    state = run_state(params, spec)
+    if state == "finished" and not force:
+        print(f"{name}: finished run with the same params in {folder}; reusing it")
+        metrics = json.loads((folder / "metrics.json").read_text())
+        return RunResult(name, folder, metrics, skipped=True)
+    if state == "stale" and not force:
+        raise RunExistsError(
+            f"{folder} holds a finished run with other params; use --force (or "
+            "force=True) to replace it, or set output_dir to keep both"
+        )
+    if force or state == "stale":
+        shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text(folder / "params.pending.yaml", params_text(params))
+    with _stop_on_sigterm():
+        model, splits = _fit(params, spec, folder)
+    metrics = _evaluate(params, spec, model, splits, folder)
+    write_text(folder / "params.yaml", params_text(params))
+    (folder / "params.pending.yaml").unlink(missing_ok=True)
+    shutil.rmtree(folder / "backup", ignore_errors=True)
+    return RunResult(name, folder, metrics, resumed=state == "partial")
+
+
+def configure_tensorflow(params: dict):
+    """Seeds, determinism and precision policy; returns the distribution strategy."""
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(params["seed"])
+    if params["train"]["deterministic"]:
+        tf.config.experimental.enable_op_determinism()
+    tf.keras.mixed_precision.set_global_policy(params["train"]["precision"])
+    strategy = params["train"]["strategy"]
+    if strategy == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if strategy == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def build_optimizer(train_params: dict):
+    import tensorflow as tf
+
+    if train_params["optimizer"] == "adam":
+        return tf.keras.optimizers.Adam(train_params["learning_rate"])
+    return tf.keras.optimizers.SGD(train_params["learning_rate"],
+                                   momentum=train_params["momentum"])
+
+
+def compile_model(model, params: dict) -> None:
+    from facelib.losses import build_loss, build_metrics
+
+    n_classes = len(params["data"]["classes"])
+    model.compile(
+        optimizer=build_optimizer(params["train"]),
+        loss=build_loss(params["train"], n_classes),
+        metrics=build_metrics(n_classes),
+        jit_compile=params["train"]["xla"],
+    )
+
+
+def _fit(params: dict, spec: dict, folder: Path):
+    from facelib.data.pipeline import make_dataset
+    from facelib.data.sources import load_splits
+    from facelib.models import build_model, load_model
+
+    train_params = params["train"]
+    splits = load_splits(params, skipped_report=folder / "skipped.txt")
+    strategy = configure_tensorflow(params)
+    train_data = make_dataset(splits["train"], params, training=True)
+    val_data = make_dataset(splits["val"], params, training=False)
+    with strategy.scope():
+        model = build_model(spec, params)
+        compile_model(model, params)
+    model.fit(
+        train_data,
+        validation_data=val_data,
+        epochs=train_params["epochs"],
+        steps_per_epoch=train_params["steps_per_epoch"],
+        callbacks=_callbacks(params, folder),
+        verbose=2,
+    )
+    best = folder / MODEL_FILE
+    return (load_model(best) if best.exists() else model), splits
+
+
+def _callbacks(params: dict, folder: Path) -> list:
+    import tensorflow as tf
+
+    from facelib.callbacks import BestModelSaver, CallbackState, EpochHistory
+
+    train_params = params["train"]
+    reduce_lr, stop = train_params["reduce_lr"], train_params["early_stopping"]
+    schedule = [
+        tf.keras.callbacks.ReduceLROnPlateau(
+            monitor=reduce_lr["monitor"], patience=reduce_lr["patience"],
+            factor=reduce_lr["factor"], min_lr=reduce_lr["min_lr"], verbose=1),
+        tf.keras.callbacks.EarlyStopping(monitor=stop["monitor"], patience=stop["patience"],
+                                         verbose=1),
+    ]
+    # BackupAndRestore comes last: an epoch counts as done only once its files are written.
+    return [
+        EpochHistory(folder / "history.csv"),
+        *schedule,
+        CallbackState(folder / "callbacks.json", schedule),
+        BestModelSaver(folder / MODEL_FILE, monitor=train_params["checkpoint_monitor"]),
+        tf.keras.callbacks.BackupAndRestore(str(folder / "backup")),
+    ]
+
+
+def _evaluate(params: dict, spec: dict, model, splits: dict, folder: Path) -> dict:
+    from facelib.evaluate import evaluate_model, write_metrics
+
+    result = evaluate_model(model, splits["test"], params,
+                            predictions_dir=folder / "test_predictions")
+    metrics = {
+        "architecture": spec["architecture"],
+        "backbone": spec["backbone"],
+        "image_size": params["data"]["image_size"],
+        "n_images": len(splits["test"]),
+        **result["metrics"],
+    }
+    write_metrics(folder, metrics, result["confusion"])
+    return metrics
+
+
+class _stop_on_sigterm:
+    """Turn SIGTERM into KeyboardInterrupt so an interrupted fit unwinds like Ctrl-C."""
+
+    def __enter__(self):
+        self._previous = signal.getsignal(signal.SIGTERM)
+        try:
+            signal.signal(signal.SIGTERM, self._raise)
+        except ValueError:  # not the main thread: leave signals alone
+            self._previous = None
+        return self
+
+    @staticmethod
+    def _raise(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+        return False
