@@ -141,6 +141,7 @@ def _fit(params: dict, spec: dict, folder: Path):
 
     train_params = params["train"]
     splits = load_splits(params, skipped_report=folder / "skipped.txt")
+    write_split(splits, folder / "split.csv")
     strategy = configure_tensorflow(params)
     train_data = make_dataset(splits["train"], params, training=True)
     val_data = make_dataset(splits["val"], params, training=False)
@@ -157,6 +158,18 @@ def _fit(params: dict, spec: dict, folder: Path):
     )
     best = folder / MODEL_FILE
     return (load_model(best) if best.exists() else model), splits
+
+
+def write_split(splits: dict, path: Path) -> None:
+    """Record which pair went to which split, so every later figure uses the same test set."""
+    import pandas as pd
+
+    rows = [
+        {"split": name, "stem": p.stem, "subject": p.subject, "folder": p.folder,
+         "image": str(p.image), "mask": str(p.mask)}
+        for name, pairs in splits.items() for p in pairs
+    ]
+    write_text(path, pd.DataFrame(rows).to_csv(index=False))
 
 
 def _callbacks(params: dict, folder: Path) -> list:

@@ -1,0 +1,126 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 01 · Data analysis
+#
+# What the dataset of a profile holds before anything is trained: how many photos and
+# subjects, whether every file is sound, how the photos are split without sharing a subject
+# between splits, how much of each photo every class covers, and what the labels look like.
+#
+# Run it from JupyterLab, or with papermill and any profile:
+# `papermill notebooks/01_data_analysis.ipynb out.ipynb -f params/demo.yaml`.
+
+# %% tags=["parameters"]
+# The quick profile (params/quick.yaml); papermill replaces any of these sections.
+profile = "quick"
+seed = 1996
+output_dir = None
+data = {
+    "synthetic": {"train": 48, "val": 16, "seed": 7, "cache_dir": "cache/synthetic"},
+    "image_size": 64,
+    "cache": True,
+}
+models = [
+    {"architecture": "pspnet", "backbone": "resnet50"},
+    {"architecture": "deeplabv3plus", "backbone": "efficientnetb0"},
+]
+model = {}
+train = {"epochs": 2, "batch_size": 8, "optimizer": "adam", "learning_rate": 0.001}
+eval = {"batch_size": 8, "example_count": 3}
+
+# %%
+from facelib.data.discover import find_pairs, split_pairs, split_summary, subjects_overlap
+from facelib.data.validate import class_pixel_counts, validate_dataset
+from facelib.viz import show_samples
+
+import facelib
+from facelib import charts
+from facelib.data.sources import dataset_root
+from facelib.scheme import SOURCE_NAMES, ClassScheme
+
+params = facelib.load_params(profile=profile, seed=seed, output_dir=output_dir, data=data,
+                             models=models, model=model, train=train, eval=eval)
+scheme = ClassScheme.from_params(params["data"]["classes"])
+root = dataset_root(params, progress=False)
+pairs = find_pairs(root)
+
+# %% [markdown]
+# ## The class scheme
+# Source ids of the reference dataset are merged into the training classes below; every
+# class has its own channel of the one-hot target (the reference one-hot encoded merged ids
+# up to 16 with depth 8, so ears and glasses were never learned).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+import pandas as pd
+
+pd.DataFrame(
+    {
+        "class": scheme.names,
+        "source ids": [
+            ", ".join(f"{i} {SOURCE_NAMES[i]}" for i in ids) for ids in scheme.source_ids
+        ],
+        "colour": [str(c) for c in scheme.colors],
+    }
+).rename_axis("training id")
+
+# %% [markdown]
+# ## Files
+# Every pair is checked before training: partners, readability, sizes, label values.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+report = validate_dataset(root, scheme=scheme, progress=False)
+print(report.summary())
+sizes = pd.DataFrame([{"folder": p.folder, "subject": p.subject} for p in pairs])
+print(f"{len(pairs)} pairs, {sizes['subject'].nunique()} subjects")
+sizes.groupby("folder").agg(pairs=("subject", "size"), subjects=("subject", "nunique"))
+
+# %% [markdown]
+# ## Splits
+# Grouped by subject: all frames of a person land in one split, so the test score is
+# measured on faces the model has never seen (the reference split frames of one subject
+# between train and test).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+splits = split_pairs(pairs, params["data"]["split"])
+print("subjects in more than one split:", sorted(subjects_overlap(splits)) or "none")
+split_summary(splits)
+
+# %% [markdown]
+# ## How much of each photo each class covers
+# Per photo, the share of pixels of every class (read one mask at a time).
+
+# %%
+fractions = class_pixel_counts(pairs, scheme, progress=False)
+orientation = (fractions["width"] > fractions["height"]).map({True: "landscape", False: "portrait"})
+print(orientation.value_counts().to_string())
+
+# %%
+# NBVAL_CHECK_OUTPUT
+fractions[list(scheme.names)].describe().loc[["mean", "min", "max"]].round(4)
+
+# %%
+charts.plot_class_presence(fractions, scheme.names)
+
+# %%
+charts.plot_pixel_fractions(fractions, scheme.names)
+
+# %%
+charts.plot_cooccurrence(fractions, scheme.names)
+
+# %% [markdown]
+# ## Samples
+# Photos with their labels drawn over them.
+
+# %%
+show_samples(pairs, scheme, n=8, cols=4, seed=seed)

@@ -1,0 +1,68 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 04 · Prediction
+#
+# Segments a folder of your own photos with a trained model: a label map at each photo's own
+# size (`STEM.png`, training ids) and a colour overlay (`STEM_overlay.png`). From the shell:
+# `facelib predict outputs/demo/runs/pspnet_resnet50 photos/ --out predictions/`.
+
+# %% tags=["parameters"]
+# The quick profile (params/quick.yaml); papermill replaces any of these sections.
+profile = "quick"
+seed = 1996
+output_dir = None
+data = {
+    "synthetic": {"train": 48, "val": 16, "seed": 7, "cache_dir": "cache/synthetic"},
+    "image_size": 64,
+    "cache": True,
+}
+models = [
+    {"architecture": "pspnet", "backbone": "resnet50"},
+    {"architecture": "deeplabv3plus", "backbone": "efficientnetb0"},
+]
+model = {}
+train = {"epochs": 2, "batch_size": 8, "optimizer": "adam", "learning_rate": 0.001}
+eval = {"batch_size": 8, "example_count": 3}
+# A model file or run folder (None: the profile's run with the best mean IoU), and a folder
+# of photos (None: the first test photos of the profile's dataset).
+model_path = None
+photos_dir = None
+
+# %%
+from pathlib import Path
+
+from facelib.viz import show_overlays
+
+import facelib
+from facelib import compare
+from facelib.examples import test_pairs
+from facelib.params import output_dir as profile_output_dir
+from facelib.predict import expand_inputs, predict_files
+
+params = facelib.load_params(profile=profile, seed=seed, output_dir=output_dir, data=data,
+                             models=models, model=model, train=train, eval=eval)
+if model_path is None:
+    facelib.train(params)  # finished runs are reused, missing ones trained
+    model_path = max(compare.load_runs(params), key=lambda run: run.metrics["mean"]["iou"]).folder
+if photos_dir is None:
+    run_folder = Path(model_path) if Path(model_path).is_dir() else Path(model_path).parent
+    photos = list(test_pairs(run_folder)["image"].head(4))
+else:
+    photos = [str(p) for p in expand_inputs([photos_dir])]
+predictions_dir = profile_output_dir(params) / "predictions"
+print(f"model: {Path(model_path).name}, {len(photos)} photos")
+
+# %%
+status = predict_files(str(model_path), photos, str(predictions_dir))
+
+# %%
+show_overlays([predictions_dir / f"{Path(p).stem}_overlay.png" for p in photos])

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score, jaccard_score, precision_score, recall_score
+
+from facelib.metrics import confusion_matrix, confusion_metrics
+
+NAMES = ["background", "skin", "eyebrows", "eyes", "nose", "mouth", "ears", "glasses"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_scores_equal_scikit_learn(seed):
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 8, size=(5, 40, 30))
+    prediction = np.where(rng.random(truth.shape) < 0.6, truth, rng.integers(0, 8, truth.shape))
+    prediction[prediction == 7] = 6  # a class that is never predicted: zero division
+    metrics = confusion_metrics(confusion_matrix(truth, prediction, 8), NAMES)
+    t, p = truth.ravel(), prediction.ravel()
+    labels = list(range(8))
+    expected = {
+        "precision": precision_score(t, p, labels=labels, average=None, zero_division=0),
+        "recall": recall_score(t, p, labels=labels, average=None, zero_division=0),
+        "f1": f1_score(t, p, labels=labels, average=None, zero_division=0),
+        "iou": jaccard_score(t, p, labels=labels, average=None, zero_division=0),
+    }
+    for score, values in expected.items():
+        got = [metrics["per_class"][name][score] for name in NAMES]
+        np.testing.assert_allclose(got, values, atol=1e-4)
+        assert metrics["mean"][score] == pytest.approx(values.mean(), abs=1e-4)
+        assert metrics["mean_foreground"][score] == pytest.approx(values[1:].mean(), abs=1e-4)
+
+
+def test_confusion_matrix_counts_pixels_and_ignores_unknown_truth():
+    truth = np.array([[0, 1, 1, 255]])
+    prediction = np.array([[0, 1, 0, 1]])
+    matrix = confusion_matrix(truth, prediction, 2)
+    assert matrix.tolist() == [[1, 0], [1, 1]]
+
+
+def test_perfect_prediction_scores_one():
+    truth = np.arange(8).repeat(10)
+    metrics = confusion_metrics(confusion_matrix(truth, truth, 8), NAMES)
+    assert metrics["mean"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "iou": 1.0}
+    assert metrics["classes"] == NAMES

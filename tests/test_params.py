@@ -1,0 +1,86 @@
+import time
+from pathlib import Path
+
+import pytest
+
+from facelib.params import ParamsError, load_params, output_dir, parse_overrides
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILES = sorted((ROOT / "params").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.stem)
+def test_every_profile_loads(profile):
+    params = load_params(profile)
+    assert params["profile"] == profile.stem
+    assert params["models"]
+
+
+def test_set_overrides_nested_keys():
+    params = load_params(ROOT / "params/quick.yaml",
+                         ["train.epochs=4", "output_dir=outputs/try", "data.augment.hflip=false"])
+    assert params["train"]["epochs"] == 4
+    assert params["data"]["augment"]["hflip"] is False
+    assert output_dir(params) == ROOT / "outputs/try"
+
+
+def test_parse_overrides_reads_yaml_values():
+    assert parse_overrides(["a.b=1", "a.c=[1, 2]", "d=null"]) == {"a": {"b": 1, "c": [1, 2]},
+                                                                  "d": None}
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("trian: {epochs: 3}", "unknown key 'trian'"),
+        ("train: {epoch: 3}", "unknown key 'train.epoch'"),
+        ("train: {epochs: three}", "train.epochs = 'three'"),
+        ("data: {split: {test_fraction: 1.5}}", "data.split.test_fraction = 1.5"),
+        ("data: {image_size: 0}", "data.image_size = 0"),
+        ("models: [{architecture: pspnet, backbone: resnet5O}]", "models[0].backbone = 'resnet5O'"),
+        ("models: [{architecture: segformer, backbone: resnet50}]", "models[0].architecture"),
+        ("train: {optimizer: rmsprop}", "train.optimizer = 'rmsprop'"),
+        ("data: {classes: {background: {ids: [0], color: [0, 0, 0]}, face: {ids: [1], "
+         "color: [1, 2, 3]}}}", "belong to no class"),
+        ("train: [1, 2]", "train = [1, 2]"),
+        ("- just a list", "expected a mapping"),
+        ("train: {epochs: 2", "not valid YAML"),
+    ],
+)
+def test_bad_params_name_file_key_and_value(tmp_path, content, expected):
+    path = tmp_path / "bad.yaml"
+    path.write_text(content)
+    with pytest.raises(ParamsError) as error:
+        load_params(path)
+    assert str(path) in str(error.value)
+    assert expected in str(error.value)
+
+
+def test_missing_params_file_is_named(tmp_path):
+    with pytest.raises(ParamsError, match="no such params file"):
+        load_params(tmp_path / "missing.yaml")
+
+
+def test_bad_override_is_named():
+    with pytest.raises(ParamsError, match=r"--set: train.batch_size = -1"):
+        load_params(ROOT / "params/quick.yaml", ["train.batch_size=-1"])
+
+
+def test_class_weights_must_match_classes():
+    with pytest.raises(ParamsError, match="train.class_weights"):
+        load_params(ROOT / "params/quick.yaml", ["train.class_weights=[1, 2]"])
+
+
+def test_check_is_fast_and_needs_no_tensorflow(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "typo.yaml"
+    path.write_text("models: [{architecture: unet, backbone: efficientnetb9}]\n")
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "facelib.cli", "check", str(path)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert time.perf_counter() - start < 5
+    assert done.returncode == 2
+    assert "models[0].backbone = 'efficientnetb9'" in done.stderr
+    assert "Traceback" not in done.stderr
