@@ -1,0 +1,122 @@
+"""`facelib run params/quick.yaml` end to end, and what users do with its results.
+
+The pipeline runs once per session (a few minutes on 2 cores) into a temporary folder;
+the tests below read its outputs.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import nbformat
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ["pspnet_resnet50", "deeplabv3plus_efficientnetb0"]
+
+
+def facelib_cli(*args, check=True):
+    done = subprocess.run([sys.executable, "-m", "facelib.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT)
+    if check and done.returncode != 0:
+        raise AssertionError(f"facelib {' '.join(map(str, args))} failed:\n{done.stderr}")
+    return done
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("quick")
+    done = facelib_cli("run", "params/quick.yaml", "--set", f"output_dir={out}")
+    return out, done
+
+
+def test_run_writes_executed_notebooks_without_errors(quick_run):
+    out, _ = quick_run
+    executed = sorted(out.glob("*.ipynb"))
+    names = [p.stem for p in executed]
+    assert names == ["01_data_analysis", *[f"02_train_{m}" for m in MODELS], "03_compare",
+                     "04_predict"]
+    for path in executed:
+        nb = nbformat.read(path, as_version=4)
+        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                  if o.output_type == "error"]
+        assert not errors, f"{path.name} has error outputs"
+        assert path.with_suffix(".html").stat().st_size > 10_000
+
+
+def test_run_writes_metrics_and_comparison(quick_run):
+    out, _ = quick_run
+    for name in MODELS:
+        metrics = json.loads((out / "runs" / name / "metrics.json").read_text())
+        assert metrics["classes"] == ["background", "skin", "eyebrows", "eyes", "nose", "mouth",
+                                      "ears", "glasses"]
+        assert set(metrics) >= {"architecture", "backbone", "image_size", "n_images",
+                                "per_class", "mean", "mean_foreground"}
+        assert 0 < metrics["mean"]["iou"] <= 1
+        history = pd.read_csv(out / "runs" / name / "history.csv")
+        assert history["epoch"].tolist() == [0, 1]
+        assert (out / "runs" / name / "confusion.csv").exists()
+    comparison = pd.read_csv(out / "comparison.csv")
+    assert list(comparison.columns[:7]) == ["architecture", "backbone", "precision", "recall",
+                                            "f1", "iou", "iou_foreground"]
+    assert list(comparison.columns[7:]) == [f"iou_{c}" for c in metrics["classes"]]
+    assert len(comparison) == 2
+    assert (out / "comparison.png").exists() and (out / "predictions.png").exists()
+
+
+def test_metrics_agree_with_facelib_score(quick_run):
+    out, _ = quick_run
+    run = out / "runs" / MODELS[0]
+    metrics = json.loads((run / "metrics.json").read_text())
+    split = pd.read_csv(run / "split.csv")
+    dataset = Path(split["mask"].iloc[0]).parents[2]
+    scored = json.loads(facelib_cli("score", dataset, run / "test_predictions", "--json").stdout)
+    assert scored["n_images"] == metrics["n_images"]
+    for key in ("mean", "mean_foreground"):
+        for score, value in metrics[key].items():
+            assert scored[key][score] == pytest.approx(value, abs=1e-9)
+
+
+def test_rerun_skips_complete_notebooks(quick_run):
+    out, _ = quick_run
+    done = facelib_cli("run", "params/quick.yaml", "--set", f"output_dir={out}")
+    assert done.stderr.count(": skipped") == 5
+
+
+def test_predict_writes_full_size_maps_for_large_and_grayscale_photos(quick_run, tmp_path):
+    out, _ = quick_run
+    split = pd.read_csv(out / "runs" / MODELS[0] / "split.csv")
+    photo = cv2.imread(split["image"].iloc[0])
+    landscape = tmp_path / "big landscape.jpg"
+    cv2.imwrite(str(landscape), cv2.resize(photo, (3000, 1800)))
+    portrait = tmp_path / "gray portrait.png"
+    cv2.imwrite(str(portrait), cv2.cvtColor(cv2.resize(photo, (300, 420)), cv2.COLOR_BGR2GRAY))
+    predicted = tmp_path / "predicted"
+    facelib_cli("predict", out / "runs" / MODELS[0], landscape, portrait, "--out", predicted)
+    labels = cv2.imread(str(predicted / "big landscape.png"), cv2.IMREAD_UNCHANGED)
+    assert labels.shape == (1800, 3000) and labels.max() < 8
+    gray = cv2.imread(str(predicted / "gray portrait.png"), cv2.IMREAD_UNCHANGED)
+    assert gray.shape == (420, 300)
+    overlay = cv2.imread(str(predicted / "big landscape_overlay.png"))
+    assert overlay.shape == (1800, 3000, 3)
+
+
+def test_predict_reports_bad_photos_and_goes_on(quick_run, tmp_path):
+    out, _ = quick_run
+    split = pd.read_csv(out / "runs" / MODELS[0] / "split.csv")
+    good = split["image"].iloc[0]
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image at all")
+    done = facelib_cli("predict", out / "runs" / MODELS[0], empty, good, broken,
+                       "--out", tmp_path / "p", check=False)
+    assert done.returncode == 1
+    assert "empty.jpg: empty file" in done.stderr and "broken.png" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert (tmp_path / "p" / f"{Path(good).stem}.png").exists()
+    written = sorted(p.name for p in (tmp_path / "p").iterdir())
+    assert written == sorted([f"{Path(good).stem}.png", f"{Path(good).stem}_overlay.png"])
