@@ -1,7 +1,7 @@
 """Charts for the notebooks: learning curves, scores, class distributions.
 
-Each function draws one figure and returns it, so notebooks show it and the pipeline can
-save it (`facelib.viz.save_figure`).
+Each function draws one figure and returns it closed to pyplot, so a notebook shows it once
+(as the cell's value) and can save it (`facelib.viz.save_figure`).
 """
 
 from __future__ import annotations
@@ -32,8 +32,7 @@ def plot_learning_curves(histories: dict[str, pd.DataFrame]) -> plt.Figure:
         if column == "learning_rate":
             ax.set_yscale("log")
     axes[0].legend(fontsize="small")
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def plot_per_class_iou(metrics: dict, colors=None) -> plt.Figure:
@@ -49,8 +48,7 @@ def plot_per_class_iou(metrics: dict, colors=None) -> plt.Figure:
     ax.set_ylim(0, 1)
     ax.set_ylabel("IoU (test)")
     ax.legend(loc="lower right", fontsize="small")
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def plot_scores_by_model(comparison: pd.DataFrame) -> plt.Figure:
@@ -62,8 +60,7 @@ def plot_scores_by_model(comparison: pd.DataFrame) -> plt.Figure:
     ax.set_ylim(0, 1)
     ax.set_ylabel("test, mean over classes")
     ax.legend(fontsize="small", loc="lower right")
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def plot_iou_heatmap(per_class_iou: pd.DataFrame) -> plt.Figure:
@@ -73,8 +70,7 @@ def plot_iou_heatmap(per_class_iou: pd.DataFrame) -> plt.Figure:
     sns.heatmap(per_class_iou, annot=True, fmt=".2f", vmin=0, vmax=1, cmap="viridis", ax=ax)
     ax.set_xlabel("")
     ax.set_ylabel("")
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def plot_class_presence(fractions: pd.DataFrame, class_names) -> plt.Figure:
@@ -83,8 +79,7 @@ def plot_class_presence(fractions: pd.DataFrame, class_names) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(8, 3))
     sns.barplot(x=counts.index, y=counts.values, color="steelblue", ax=ax)
     ax.set_ylabel("images containing the class")
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def plot_pixel_fractions(fractions: pd.DataFrame, class_names) -> plt.Figure:
@@ -95,8 +90,7 @@ def plot_pixel_fractions(fractions: pd.DataFrame, class_names) -> plt.Figure:
     sns.boxplot(long, x="class", y="fraction", ax=ax, color="lightsteelblue", fliersize=2)
     ax.set_yscale("log")
     ax.set_ylabel("share of the image's pixels")
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def cooccurrence(fractions: pd.DataFrame, class_names) -> pd.DataFrame:
@@ -110,5 +104,10 @@ def plot_cooccurrence(fractions: pd.DataFrame, class_names) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(6.5, 5))
     sns.heatmap(table, annot=True, fmt=".2f", vmin=0, vmax=1, cmap="Blues", ax=ax)
     ax.set_title("share of images containing both classes")
+    return _finish(fig)
+
+
+def _finish(fig: plt.Figure) -> plt.Figure:
     fig.tight_layout()
+    plt.close(fig)
     return fig

@@ -43,14 +43,13 @@ train = {"epochs": 2, "batch_size": 8, "optimizer": "adam", "learning_rate": 0.0
 eval = {"batch_size": 8, "example_count": 3}
 
 # %%
-from facelib.data.discover import find_pairs, split_pairs, split_summary, subjects_overlap
-from facelib.data.validate import class_pixel_counts, validate_dataset
-from facelib.viz import show_samples
-
 import facelib
 from facelib import charts
+from facelib.data.discover import find_pairs, split_pairs, split_summary, subjects_overlap
 from facelib.data.sources import dataset_root
+from facelib.data.validate import class_pixel_counts, validate_dataset
 from facelib.scheme import SOURCE_NAMES, ClassScheme
+from facelib.viz import show_samples
 
 params = facelib.load_params(profile=profile, seed=seed, output_dir=output_dir, data=data,
                              models=models, model=model, train=train, eval=eval)

@@ -92,9 +92,8 @@ charts.plot_per_class_iou(run.metrics, colors=scheme.colors)
 # image | ground truth | prediction, for the first test images (sorted by name).
 
 # %%
-from facelib.viz import show_predictions
-
 from facelib.examples import predict_examples
+from facelib.viz import show_predictions
 
 examples = predict_examples(params, {run.name: run.run_dir}, params["eval"]["example_count"])
 show_predictions(examples.images, examples.truths, examples.predictions[run.name], scheme,

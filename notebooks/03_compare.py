@@ -40,14 +40,13 @@ train = {"epochs": 2, "batch_size": 8, "optimizer": "adam", "learning_rate": 0.0
 eval = {"batch_size": 8, "example_count": 3}
 
 # %%
-from facelib.viz import save_figure, show_model_predictions
-
 import facelib
 from facelib import charts, compare
 from facelib.examples import predict_examples
 from facelib.io import write_text
 from facelib.params import output_dir as profile_output_dir
 from facelib.scheme import ClassScheme
+from facelib.viz import save_figure, show_model_predictions
 
 params = facelib.load_params(profile=profile, seed=seed, output_dir=output_dir, data=data,
                              models=models, model=model, train=train, eval=eval)
@@ -71,7 +70,9 @@ table.round(3)
 
 # %%
 table["model"] = [run.name for run in runs]
-save_figure(charts.plot_scores_by_model(table), results_dir / "comparison.png")
+scores_figure = charts.plot_scores_by_model(table)
+save_figure(scores_figure, results_dir / "comparison.png")
+scores_figure
 
 # %%
 charts.plot_iou_heatmap(compare.per_class_iou(runs))
@@ -95,5 +96,6 @@ compare.model_costs(runs, params).round(1)
 # %%
 examples = predict_examples(params, {run.name: run.folder for run in runs},
                             params["eval"]["example_count"])
-figure = show_model_predictions(examples, scheme)
-save_figure(figure, results_dir / "predictions.png")
+predictions_figure = show_model_predictions(examples, scheme)
+save_figure(predictions_figure, results_dir / "predictions.png")
+predictions_figure

@@ -46,13 +46,12 @@ photos_dir = None
 # %%
 from pathlib import Path
 
-from facelib.viz import show_overlays
-
 import facelib
 from facelib import compare
 from facelib.examples import test_pairs
 from facelib.params import output_dir as profile_output_dir
 from facelib.predict import expand_inputs, predict_files
+from facelib.viz import show_overlays
 
 params = facelib.load_params(profile=profile, seed=seed, output_dir=output_dir, data=data,
                              models=models, model=model, train=train, eval=eval)
