@@ -17,3 +17,20 @@ BACKBONES = (
 
 def backbone_names() -> tuple[str, ...]:
     return BACKBONES
+
+# How each backbone expects its input, as `sm.get_preprocessing(name)` transforms 0..255 RGB:
+# none: unchanged; tf: scaled to -1..1; torch: scaled to 0..1, then normalised by the ImageNet
+# mean and std; caffe: channels reversed to BGR, then the ImageNet mean (in BGR) subtracted.
+PREPROCESSING = {
+    name: mode
+    for mode, names in {
+        "none": ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+                 "seresnet18", "seresnet34", "resnext50", "resnext101"),
+        "torch": ("seresnet50", "seresnet101", "seresnet152", "seresnext50", "seresnext101",
+                  "senet154", "densenet121", "densenet169", "densenet201",
+                  *(f"efficientnetb{i}" for i in range(8))),
+        "tf": ("inceptionresnetv2", "inceptionv3", "mobilenet", "mobilenetv2"),
+        "caffe": ("vgg16", "vgg19"),
+    }.items()
+    for name in names
+}

@@ -1,0 +1,90 @@
+"""build_model: any architecture on any segmentation-models backbone, at any input size.
+
+Every model takes (S, S, 3) float32 images of 0..255 RGB and returns (S, S, n_classes)
+float32 softmax probabilities. Inside, it applies the backbone's preprocessing, runs the
+architecture's network (the "core") and ends with a float32 softmax, so predictions need no
+preprocessing and stay float32 under mixed precision.
+
+Input sizes: U-Net, LinkNet and FPN need sides divisible by 32 and PSPNet by
+6 * downsample_factor (48 for the default 8). For any other S the core runs at the nearest
+valid size: the images are resized to it (bilinear) and the core's logits resized back to S
+(bilinear) before the softmax. DeepLabV3+ takes any size as it is.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from facelib.models import sm
+from facelib.models.deeplabv3plus import DeepLabV3Plus
+from facelib.models.layers import BackbonePreprocessing
+from facelib.models.registry import PREPROCESSING
+from facelib.models.weights import cached_imagenet_weights, load_encoder_weights
+from facelib.params import resolve_path
+
+
+def core_size(architecture: str, size: int, model_params: dict) -> int:
+    """The input side the architecture's network runs at for images of side `size`."""
+    if architecture == "deeplabv3plus":
+        return size
+    multiple = 6 * model_params["pspnet_downsample_factor"] if architecture == "pspnet" else 32
+    return max(1, round(size / multiple)) * multiple
+
+
+def build_core(architecture: str, backbone: str, size: int, n_classes: int,
+               encoder_weights: str | None, model_params: dict) -> tf.keras.Model:
+    """The architecture's network at input side `size`, returning logits (linear activation).
+
+    `model.dropout` applies where the architecture has a dropout: PSPNet, FPN and DeepLabV3+.
+    """
+    common = {"input_shape": (size, size, 3), "classes": n_classes, "activation": "linear",
+              "encoder_weights": encoder_weights}
+    dropout = model_params["dropout"] or None
+    if architecture == "unet":
+        return sm.Unet(backbone, **common)
+    if architecture == "linknet":
+        return sm.Linknet(backbone, **common)
+    if architecture == "fpn":
+        return sm.FPN(backbone, pyramid_dropout=dropout, **common)
+    if architecture == "pspnet":
+        return sm.PSPNet(backbone, downsample_factor=model_params["pspnet_downsample_factor"],
+                         psp_dropout=dropout, **common)
+    if architecture == "deeplabv3plus":
+        return DeepLabV3Plus(backbone, atrous_rates=tuple(model_params["deeplab_atrous_rates"]),
+                             output_stride=model_params["deeplab_output_stride"],
+                             dropout=model_params["dropout"], **common)
+    raise ValueError(f"unknown architecture {architecture!r}")
+
+
+def build_model(spec: dict, params: dict) -> tf.keras.Model:
+    """The model `spec` = {architecture, backbone} for `params` (data.image_size, data.classes,
+    model.*), named `{architecture}_{backbone}`.
+
+    Encoder weights: `model.weights_path` (a local .h5 file, loaded by layer name) if set, else
+    ImageNet weights from the Keras cache if `model.encoder_weights` is imagenet (raises
+    WeightsUnavailableError rather than downloading), else random.
+    """
+    architecture, backbone = spec["architecture"], spec["backbone"]
+    model_params = params["model"]
+    size = params["data"]["image_size"]
+    inner_size = core_size(architecture, size, model_params)
+    encoder_weights = None
+    if model_params["encoder_weights"] == "imagenet" and not model_params["weights_path"]:
+        encoder_weights = cached_imagenet_weights(backbone, inner_size)
+    core = build_core(architecture, backbone, inner_size, len(params["data"]["classes"]),
+                      encoder_weights, model_params)
+    if model_params["weights_path"]:
+        load_encoder_weights(core, resolve_path(model_params["weights_path"]))
+    core = tf.keras.Model(core.inputs, core.outputs, name="core")
+
+    images = tf.keras.Input((size, size, 3), name="image")
+    x = BackbonePreprocessing(PREPROCESSING[backbone], dtype="float32",
+                              name="preprocessing")(images)
+    if inner_size != size:
+        x = tf.keras.layers.Resizing(inner_size, inner_size, dtype="float32",
+                                     name="resize_to_core")(x)
+    x = core(x)
+    if inner_size != size:
+        x = tf.keras.layers.Resizing(size, size, dtype="float32", name="resize_to_input")(x)
+    probabilities = tf.keras.layers.Activation("softmax", dtype="float32", name="probabilities")(x)
+    return tf.keras.Model(images, probabilities, name=f"{architecture}_{backbone}")

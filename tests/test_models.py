@@ -1,0 +1,230 @@
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from facelib.losses import build_loss, build_metrics
+from facelib.models import (
+    BackbonePreprocessing,
+    WeightsUnavailableError,
+    build_model,
+    load_model,
+    save_model,
+    sm,
+)
+from facelib.models.registry import BACKBONES, PREPROCESSING
+from facelib.models.weights import imagenet_weights_file
+from facelib.params import load_params
+
+N_CLASSES = 8
+
+
+def make_params(size, **model):
+    return load_params(overrides={"data": {"image_size": size}, "model": model})
+
+
+def spec(architecture, backbone):
+    return {"architecture": architecture, "backbone": backbone}
+
+
+def random_images(size, count=1, seed=0):
+    return np.random.default_rng(seed).uniform(0, 255, (count, size, size, 3)).astype("float32")
+
+
+def random_labels(size, count, seed=0):
+    ids = np.random.default_rng(seed).integers(0, N_CLASSES, (count, size, size))
+    return np.eye(N_CLASSES, dtype="float32")[ids]
+
+
+def assert_probability_map(probabilities, size):
+    assert probabilities.shape == (1, size, size, N_CLASSES)
+    assert probabilities.dtype == np.float32
+    assert probabilities.min() >= 0
+    np.testing.assert_allclose(probabilities.sum(-1), 1, atol=1e-5)
+
+
+@pytest.fixture(autouse=True)
+def fresh_session():
+    yield
+    tf.keras.mixed_precision.set_global_policy("float32")
+    tf.keras.backend.clear_session()
+
+
+def test_backbone_list_is_segmentation_models_list():
+    assert list(BACKBONES) == sm.Backbones.models_names()
+    assert set(PREPROCESSING) == set(BACKBONES)
+
+
+@pytest.mark.parametrize("backbone", BACKBONES)
+def test_preprocessing_layer_equals_sm_preprocessing(backbone):
+    images = random_images(8, count=2)
+    expected = sm.get_preprocessing(backbone)(images.copy())
+    got = BackbonePreprocessing(PREPROCESSING[backbone])(images).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("architecture, backbone", [
+    ("unet", "resnet18"),
+    ("linknet", "resnet18"),
+    ("fpn", "resnet18"),
+    ("pspnet", "resnet50"),
+    ("deeplabv3plus", "efficientnetb0"),
+])
+def test_builds_at_256_trains_two_steps_and_predicts_full_size(architecture, backbone):
+    params = make_params(256)
+    model = build_model(spec(architecture, backbone), params)
+    assert model.name == f"{architecture}_{backbone}"
+    model.compile("sgd", loss=build_loss(params["train"], N_CLASSES),
+                  metrics=build_metrics(N_CLASSES))
+    history = model.fit(random_images(256, count=2), random_labels(256, count=2),
+                        batch_size=2, epochs=2, verbose=0)
+    assert {"loss", "precision", "recall", "f1-score", "iou_score"} <= set(history.history)
+    assert np.isfinite(history.history["loss"]).all()
+    assert_probability_map(model.predict(random_images(256), verbose=0), 256)
+
+
+@pytest.mark.parametrize("architecture, backbone, core_side", [
+    ("pspnet", "resnet18", 96),  # divisible by 6 * 8
+    ("unet", "mobilenetv2", 96),  # divisible by 32
+    ("deeplabv3plus", "resnet18", 100),  # any size
+])
+def test_awkward_size_gives_a_full_size_map(architecture, backbone, core_side):
+    model = build_model(spec(architecture, backbone), make_params(100))
+    assert model.get_layer("core").input_shape[1:3] == (core_side, core_side)
+    assert_probability_map(model.predict(random_images(100), verbose=0), 100)
+
+
+@pytest.mark.parametrize("backbone", ["resnet18", "mobilenetv2", "densenet121", "vgg16"])
+def test_deeplab_takes_any_backbone_family(backbone):
+    model = build_model(spec("deeplabv3plus", backbone), make_params(64))
+    assert_probability_map(model.predict(random_images(64), verbose=0), 64)
+
+
+@pytest.mark.parametrize("output_stride", [16, 8])
+def test_deeplab_output_stride_picks_the_feature_layer(output_stride):
+    model = build_model(spec("deeplabv3plus", "resnet18"),
+                        make_params(64, deeplab_output_stride=output_stride))
+    core = model.get_layer("core")
+    assert core.get_layer("aspp_1x1").input_shape[1:3] == (64 // output_stride,) * 2
+    assert core.get_layer("decoder_low_level").input_shape[1:3] == (16, 16)
+    assert_probability_map(model.predict(random_images(64), verbose=0), 64)
+
+
+def test_bfloat16_model_trains_and_predicts_float32():
+    tf.keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    params = make_params(64)
+    model = build_model(spec("deeplabv3plus", "efficientnetb0"), params)
+    assert model.get_layer("core").get_layer("final_conv").compute_dtype == "bfloat16"
+    model.compile("sgd", loss=build_loss(params["train"], N_CLASSES))
+    history = model.fit(random_images(64, count=2), random_labels(64, count=2), verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert_probability_map(model.predict(random_images(64), verbose=0), 64)
+
+
+@pytest.mark.parametrize("architecture, backbone, size", [
+    ("pspnet", "efficientnetb0", 64),  # swish, FixedDropout and the resize wrapping
+    ("deeplabv3plus", "mobilenetv2", 64),
+])
+def test_save_and_load_give_identical_predictions(tmp_path, architecture, backbone, size):
+    model = build_model(spec(architecture, backbone), make_params(size))
+    path = tmp_path / "run" / "model.keras"
+    save_model(model, path)
+    assert [p.name for p in path.parent.iterdir()] == ["model.keras"]
+    loaded = load_model(path)
+    assert loaded.name == model.name
+    images = random_images(size, count=2)
+    np.testing.assert_array_equal(loaded.predict(images, verbose=0),
+                                  model.predict(images, verbose=0))
+
+
+@pytest.mark.parametrize("architecture, backbone, size, file_name", [
+    ("deeplabv3plus", "efficientnetb0", 64,
+     "efficientnet-b0_weights_tf_dim_ordering_tf_kernels_autoaugment_notop.h5"),
+    ("pspnet", "resnet50", 256, "resnet50_imagenet_1000_no_top.h5"),
+    # MobileNets name the file after the input side the encoder sees, 224 if it has no file
+    ("unet", "mobilenetv2", 100,
+     "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5"),
+    ("deeplabv3plus", "mobilenetv2", 100,
+     "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"),
+])
+def test_imagenet_weights_missing_from_cache_fail_fast(tmp_path, monkeypatch, architecture,
+                                                      backbone, size, file_name):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / ".keras"))
+    start = time.monotonic()
+    with pytest.raises(WeightsUnavailableError) as error:
+        build_model(spec(architecture, backbone), make_params(size, encoder_weights="imagenet"))
+    assert time.monotonic() - start < 3
+    message = str(error.value)
+    assert "encoder_weights: null" in message and "weights_path" in message
+    assert str(tmp_path / ".keras" / "models" / file_name) in message
+    assert isinstance(error.value, RuntimeError)
+
+
+def test_imagenet_file_names_and_urls_are_the_libraries_own():
+    import efficientnet.model
+    from classification_models.weights import WEIGHTS_COLLECTION
+    from keras_applications import densenet, mobilenet, mobilenet_v2, vgg19
+
+    (resnext,) = [w for w in WEIGHTS_COLLECTION
+                  if w["model"] == "resnext50" and not w["include_top"]]
+    inception_v2 = "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    expected = {
+        "resnext50": resnext["url"],
+        "vgg19": vgg19.WEIGHTS_PATH_NO_TOP,
+        "densenet169": densenet.DENSENET169_WEIGHT_PATH_NO_TOP,
+        "inceptionv3": sm.backbones.inception_v3.WEIGHTS_PATH_NO_TOP,
+        "inceptionresnetv2": sm.backbones.inception_resnet_v2.BASE_WEIGHT_URL + inception_v2,
+        "mobilenet": mobilenet.BASE_WEIGHT_PATH + "mobilenet_1_0_160_tf_no_top.h5",
+        "mobilenetv2": mobilenet_v2.BASE_WEIGHT_PATH
+        + "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160_no_top.h5",
+        "efficientnetb3": efficientnet.model.BASE_WEIGHTS_PATH
+        + "efficientnet-b3_weights_tf_dim_ordering_tf_kernels_autoaugment_notop.h5",
+    }
+    for backbone, url in expected.items():
+        assert imagenet_weights_file(backbone, 160) == (url.rsplit("/", 1)[1], url)
+    assert all(imagenet_weights_file(backbone, 160) for backbone in BACKBONES)
+
+
+@pytest.fixture
+def encoder_file(tmp_path):
+    """Weights of a resnet18 encoder (random, seeded) saved as .h5, with one of its kernels."""
+    tf.keras.utils.set_random_seed(1)
+    encoder = sm.Backbones.get_backbone(
+        "resnet18", input_shape=(64, 64, 3), weights=None, include_top=False,
+        backend=tf.keras.backend, layers=tf.keras.layers, models=tf.keras.models,
+        utils=tf.keras.utils)
+    path = tmp_path / "resnet18_imagenet_1000_no_top.h5"
+    encoder.save_weights(str(path))
+    return path, encoder.get_layer("conv0").get_weights()[0]
+
+
+def conv0_kernel(model):
+    return model.get_layer("core").get_layer("conv0").get_weights()[0]
+
+
+def test_imagenet_weights_are_read_from_the_keras_cache(tmp_path, monkeypatch, encoder_file):
+    path, kernel = encoder_file
+    cache = tmp_path / "keras_home" / "models"
+    cache.mkdir(parents=True)
+    path.rename(cache / path.name)
+    monkeypatch.setenv("KERAS_HOME", str(cache.parent))
+    model = build_model(spec("pspnet", "resnet18"), make_params(96, encoder_weights="imagenet"))
+    np.testing.assert_array_equal(conv0_kernel(model), kernel)
+
+
+def test_weights_path_loads_encoder_weights_by_layer_name(encoder_file):
+    path, kernel = encoder_file
+    for architecture in ("unet", "deeplabv3plus"):
+        model = build_model(spec(architecture, "resnet18"), make_params(64, weights_path=str(path)))
+        np.testing.assert_array_equal(conv0_kernel(model), kernel)
+
+
+def test_weights_path_errors_name_the_file(tmp_path, encoder_file):
+    missing = tmp_path / "missing.h5"
+    with pytest.raises(WeightsUnavailableError, match=str(missing)):
+        build_model(spec("unet", "resnet18"), make_params(64, weights_path=str(missing)))
+    path, _ = encoder_file
+    with pytest.raises(WeightsUnavailableError, match="none of the"):
+        build_model(spec("unet", "mobilenetv2"), make_params(64, weights_path=str(path)))
