@@ -24,12 +24,16 @@ def synth(args) -> int:
 
 
 def validate(args) -> int:
+    from facelib.data.discover import DatasetError
     from facelib.data.validate import validate_dataset
 
     if not Path(args.data_dir).is_dir():
         raise UsageError(f"{args.data_dir}: no such folder")
-    report = validate_dataset(args.data_dir, workers=args.workers,
-                              progress=sys.stderr.isatty() and not args.json)
+    try:
+        report = validate_dataset(args.data_dir, workers=args.workers,
+                                  progress=sys.stderr.isatty() and not args.json)
+    except DatasetError as e:
+        raise UsageError(str(e)) from None
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
@@ -45,7 +49,7 @@ def check(args) -> int:
 
 
 def train(args) -> int:
-    from facelib.train import train as train_models
+    from facelib.training import train as train_models
 
     params = load_params(args.params, args.overrides)
     train_models(params, model=args.model, force=args.force)

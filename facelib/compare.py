@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from facelib.params import model_name
-from facelib.train import MODEL_FILE, run_dir
+from facelib.training import MODEL_FILE, run_dir
 
 
 @dataclass

@@ -30,7 +30,7 @@ def predict_examples(params: dict, run_dirs: dict[str, Path], count: int) -> Exa
     from facelib.evaluate import read_label_map
     from facelib.models import load_model
     from facelib.predict import predict_images, read_image
-    from facelib.train import MODEL_FILE
+    from facelib.training import MODEL_FILE
 
     scheme = ClassScheme.from_params(params["data"]["classes"])
     chosen = test_pairs(next(iter(run_dirs.values()))).head(count)

@@ -72,7 +72,7 @@ def predict_image(model, image: np.ndarray) -> np.ndarray:
 
 def resolve_model_path(path: str | Path) -> Path:
     """A model file, or a run folder holding `model.keras`."""
-    from facelib.train import MODEL_FILE
+    from facelib.training import MODEL_FILE
 
     path = Path(path)
     if path.is_dir():
