@@ -6,7 +6,9 @@ writes N quick pairs (random shapes, S x S photo and mask of source ids, 4 per s
 in five in val/) into OUT (resumable: finished pairs are kept), then runs each measured step
 in a fresh Python process (so one step's memory does not count for the next) and prints one
 line per step and a JSON summary: seconds, and the peak resident memory of that process
-(`ru_maxrss`) plus the largest of its child processes, if any. Steps: `validate_dataset`,
+(`ru_maxrss`) and of the largest of its child processes, if any (a forked child inherits
+its parent's memory figure at the fork: importing TensorFlow forks one, so for the shards
+step that figure is not extra memory). Steps: `validate_dataset`,
 `class_pixel_counts`, and with `--shards S`, `write_shards` at S px. `--clean` deletes OUT at
 the end. The pairs are not faces: they exercise file reading and decoding, not a model.
 """
