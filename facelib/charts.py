@@ -47,7 +47,7 @@ def plot_per_class_iou(metrics: dict, colors=None) -> plt.Figure:
                label="mean without background")
     ax.set_ylim(0, 1)
     ax.set_ylabel("IoU (test)")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return _finish(fig)
 
 
@@ -59,7 +59,7 @@ def plot_scores_by_model(comparison: pd.DataFrame) -> plt.Figure:
     sns.barplot(long, x="score", y="value", hue="model", ax=ax)
     ax.set_ylim(0, 1)
     ax.set_ylabel("test, mean over classes")
-    ax.legend(fontsize="small", loc="lower right")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return _finish(fig)
 
 
