@@ -25,15 +25,20 @@ def test_pairs(run_dir: Path) -> pd.DataFrame:
     return split[split["split"] == "test"].sort_values("stem").reset_index(drop=True)
 
 
+def example_pairs(run_dir: Path, count: int) -> pd.DataFrame:
+    """`count` fixed test pairs, one per subject (first frames of the first subjects)."""
+    return test_pairs(run_dir).drop_duplicates("subject").head(count)
+
+
 def predict_examples(params: dict, run_dirs: dict[str, Path], count: int) -> Examples:
-    """The first `count` test images (by stem), their truth and each run's prediction."""
+    """`count` fixed test images (see `example_pairs`), their truth and each run's prediction."""
     from facelib.evaluate import read_label_map
     from facelib.models import load_model
     from facelib.predict import predict_images, read_image
     from facelib.training import MODEL_FILE
 
     scheme = ClassScheme.from_params(params["data"]["classes"])
-    chosen = test_pairs(next(iter(run_dirs.values()))).head(count)
+    chosen = example_pairs(next(iter(run_dirs.values())), count)
     images = [read_image(path) for path in chosen["image"]]
     truths = [scheme.remap(read_label_map(path)) for path in chosen["mask"]]
     predictions = {

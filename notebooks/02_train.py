@@ -89,7 +89,7 @@ charts.plot_per_class_iou(run.metrics, colors=scheme.colors)
 
 # %% [markdown]
 # ## Predictions on fixed test images
-# image | ground truth | prediction, for the first test images (sorted by name).
+# image | ground truth | prediction, for the first frame of the first test subjects.
 
 # %%
 from facelib.examples import predict_examples

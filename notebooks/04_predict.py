@@ -48,7 +48,7 @@ from pathlib import Path
 
 import facelib
 from facelib import compare
-from facelib.examples import test_pairs
+from facelib.examples import example_pairs
 from facelib.params import output_dir as profile_output_dir
 from facelib.predict import expand_inputs, predict_files
 from facelib.viz import show_overlays
@@ -60,7 +60,7 @@ if model_path is None:
     model_path = max(compare.load_runs(params), key=lambda run: run.metrics["mean"]["iou"]).folder
 if photos_dir is None:
     run_folder = Path(model_path) if Path(model_path).is_dir() else Path(model_path).parent
-    photos = list(test_pairs(run_folder)["image"].head(4))
+    photos = list(example_pairs(run_folder, 4)["image"])
 else:
     photos = [str(p) for p in expand_inputs([photos_dir])]
 predictions_dir = profile_output_dir(params) / "predictions"
