@@ -1,0 +1,175 @@
+"""The tf.data input pipeline: image/mask pairs -> batches of (image, one-hot target).
+
+file paths -> parallel decode, resize (masks: nearest) and remap of source ids to training
+ids -> cache (small uint8 tensors) -> shuffle -> batch -> augment (training) -> one-hot ->
+prefetch. Augmentation runs on whole batches, with per-sample random parameters from
+stateless ops whose seeds come from `params["seed"]`, the batch's position and the epoch:
+the same params give the same batches, whatever the number of threads.
+"""
+
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+
+from facelib.data.discover import DatasetError, Pair
+from facelib.scheme import ClassScheme
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+def make_dataset(
+    pairs: list[Pair],
+    params: dict,
+    training: bool,
+    cache: bool | None = None,
+    batch_size: int | None = None,
+) -> tf.data.Dataset:
+    """Batches of (image, onehot): float32 (B, S, S, 3) RGB in 0..255 and float32 (B, S, S, C).
+
+    S is `data.image_size`, C the number of classes of `data.classes`; `cache` defaults to
+    `data.cache` and `batch_size` to `train.batch_size`. Training shuffles every epoch,
+    augments and drops the last incomplete batch.
+    """
+    data = params["data"]
+    scheme = ClassScheme.from_params(data["classes"])
+    batch_size = batch_size or params["train"]["batch_size"]
+    cache = data["cache"] if cache is None else cache
+    if not pairs:
+        raise DatasetError("make_dataset: no image/mask pairs")
+    if training and len(pairs) < batch_size:
+        raise DatasetError(f"{len(pairs)} training pairs make no full batch of {batch_size}")
+
+    dataset = path_dataset(pairs)
+    if training and not cache:  # shuffle the paths: the shuffle buffer then holds no images
+        dataset = dataset.shuffle(len(pairs), seed=params["seed"], reshuffle_each_iteration=True)
+    load = load_pair_function(data["image_size"], data["image_resize"], scheme)
+    dataset = dataset.map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
+    if cache:
+        dataset = dataset.cache()
+        if training:
+            dataset = dataset.shuffle(len(pairs), seed=params["seed"],
+                                      reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size, drop_remainder=training)
+    if training:
+        dataset = with_random_keys(dataset, params["seed"])
+        augment = augment_function(data["augment"], scheme)
+        dataset = dataset.map(augment, num_parallel_calls=AUTOTUNE, deterministic=True)
+    dataset = dataset.map(one_hot_function(scheme.n_classes), num_parallel_calls=AUTOTUNE,
+                          deterministic=True)
+    return dataset.prefetch(AUTOTUNE)
+
+
+def path_dataset(pairs: list[Pair]) -> tf.data.Dataset:
+    """(image path, mask path) strings."""
+    images = [str(p.image) for p in pairs]
+    masks = [str(p.mask) for p in pairs]
+    return tf.data.Dataset.from_tensor_slices((images, masks))
+
+
+def load_pair_function(size: int, image_resize: str, scheme: ClassScheme):
+    """(image path, mask path) -> uint8 image (S, S, 3) and uint8 training-id mask (S, S, 1)."""
+    table = tf.constant(scheme.lookup_table())
+
+    def load_pair(image_path, mask_path):
+        image = tf.io.decode_image(tf.io.read_file(image_path), channels=3,
+                                   expand_animations=False)
+        image = tf.image.resize(image, (size, size), method=image_resize)
+        image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+        mask = tf.io.decode_image(tf.io.read_file(mask_path), expand_animations=False)
+        mask = tf.image.resize(mask[..., :1], (size, size), method="nearest")
+        mask = tf.gather(table, tf.cast(mask, tf.int32))
+        return image, mask
+
+    return load_pair
+
+
+def with_random_keys(dataset: tf.data.Dataset, seed: int) -> tf.data.Dataset:
+    """Add a stateless-op seed (an int64 pair) to every batch, new in every epoch."""
+    keys = tf.data.Dataset.random(seed, rerandomize_each_iteration=True).batch(2)
+    return tf.data.Dataset.zip(dataset, keys).map(lambda batch, key: (*batch, key))
+
+
+def augment_function(augment: dict, scheme: ClassScheme):
+    """(images, masks, key) -> (images, masks), augmented as `data.augment` says.
+
+    Each sample gets its own flip, rotation, zoom, brightness and contrast. A flipped mask
+    has its left and right labels swapped when the scheme keeps them apart. Rotation and zoom
+    are one affine transform, applied to the image (bilinear, reflected border) and the mask
+    (nearest, background border). Brightness and contrast change the image only.
+    """
+    flip_table = flip_lookup_table(scheme)
+    max_angle = augment["rotate_degrees"] * math.pi / 180
+
+    def augment_batch(images, masks, key):
+        batch = tf.shape(images)[0]
+        draws = tf.random.stateless_uniform([batch, 5], seed=key, minval=-1.0, maxval=1.0)
+        if augment["hflip"]:
+            images, masks = flip(images, masks, draws[:, 0] < 0, flip_table)
+        if max_angle or augment["scale"]:
+            transforms = affine_transforms(draws[:, 1] * max_angle,
+                                           1 + draws[:, 2] * augment["scale"],
+                                           tf.shape(images)[1:3])
+            images = transform(images, transforms, "BILINEAR", "REFLECT")
+            masks = transform(masks, transforms, "NEAREST", "CONSTANT")
+        images = jitter(tf.cast(images, tf.float32), draws[:, 3] * augment["brightness"],
+                        1 + draws[:, 4] * augment["contrast"])
+        return images, masks
+
+    return augment_batch
+
+
+def flip_lookup_table(scheme: ClassScheme) -> tf.Tensor | None:
+    """uint8 table of 256 entries: training id -> its mirror's id; None if flips keep labels."""
+    permutation = scheme.flip_permutation()
+    if permutation is None:
+        return None
+    return tf.constant(permutation + list(range(len(permutation), 256)), tf.uint8)
+
+
+def flip(images, masks, flipped, flip_table):
+    """Mirror the samples where `flipped`, swapping left and right labels by `flip_table`."""
+    where = flipped[:, None, None, None]
+    mirrored = tf.reverse(masks, axis=[2])
+    if flip_table is not None:
+        mirrored = tf.gather(flip_table, tf.cast(mirrored, tf.int32))
+    return (tf.where(where, tf.reverse(images, axis=[2]), images),
+            tf.where(where, mirrored, masks))
+
+
+def affine_transforms(angle, zoom, image_shape) -> tf.Tensor:
+    """Rows [a0, a1, a2, b0, b1, b2, 0, 0] mapping output to input pixels: a rotation by
+    `angle` (radians) and a zoom by `zoom` about the image centre."""
+    height, width = tf.unstack(tf.cast(image_shape, tf.float32))
+    centre_x, centre_y = (width - 1) / 2, (height - 1) / 2
+    cos, sin = tf.cos(angle) / zoom, tf.sin(angle) / zoom
+    a2 = centre_x - cos * centre_x + sin * centre_y
+    b2 = centre_y - sin * centre_x - cos * centre_y
+    zeros = tf.zeros_like(cos)
+    return tf.stack([cos, -sin, a2, sin, cos, b2, zeros, zeros], axis=1)
+
+
+def transform(images, transforms, interpolation: str, fill_mode: str) -> tf.Tensor:
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=tf.shape(images)[1:3],
+        fill_value=0.0, interpolation=interpolation, fill_mode=fill_mode,
+    )
+
+
+def jitter(images, brightness, contrast) -> tf.Tensor:
+    """Scale about the image mean by `contrast`, then add `brightness` (a fraction of 255)."""
+    contrast = contrast[:, None, None, None]
+    mean = tf.reduce_mean(images, axis=[1, 2, 3], keepdims=True)
+    offset = mean * (1 - contrast) + brightness[:, None, None, None] * 255
+    return tf.clip_by_value(images * contrast + offset, 0, 255)
+
+
+def one_hot_function(n_classes: int):
+    """(images, masks) -> (float32 images, float32 one-hot of depth `n_classes`)."""
+
+    def to_one_hot(images, masks):
+        onehot = tf.one_hot(tf.cast(masks[..., 0], tf.int32), depth=n_classes, dtype=tf.float32)
+        return tf.cast(images, tf.float32), onehot
+
+    return to_one_hot
