@@ -144,6 +144,8 @@ def _fit(params: dict, spec: dict, folder: Path):
     write_split(splits, folder / "split.csv")
     strategy = configure_tensorflow(params)
     train_data = make_dataset(splits["train"], params, training=True)
+    if train_params["steps_per_epoch"]:  # epochs of a fixed number of steps: never run dry
+        train_data = train_data.repeat()
     val_data = make_dataset(splits["val"], params, training=False)
     with strategy.scope():
         model = build_model(spec, params)
