@@ -13,6 +13,7 @@ from facelib.models import (
     save_model,
     sm,
 )
+from facelib.models.layers import AtrousConv2D
 from facelib.models.registry import BACKBONES, PREPROCESSING
 from facelib.models.weights import imagenet_weights_file
 from facelib.params import load_params
@@ -62,6 +63,18 @@ def test_preprocessing_layer_equals_sm_preprocessing(backbone):
     expected = sm.get_preprocessing(backbone)(images.copy())
     got = BackbonePreprocessing(PREPROCESSING[backbone])(images).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("rate, taps", [(1, 9), (3, 9), (6, 3), (7, 1)])
+def test_atrous_conv_equals_dilated_conv2d(rate, taps):
+    inputs = tf.random.stateless_normal((2, 6, 7, 5), seed=(0, rate))  # taps of rate 6: one row
+    atrous = AtrousConv2D(4, rate)
+    result = atrous(inputs)
+    reference = tf.keras.layers.Conv2D(4, 3, dilation_rate=rate, padding="same", use_bias=False)
+    reference.build(inputs.shape)
+    reference.set_weights(atrous.get_weights())
+    np.testing.assert_allclose(result, reference(inputs), atol=1e-5)
+    assert len(atrous.taps(6, 7)) == taps
 
 
 @pytest.mark.parametrize("architecture, backbone", [

@@ -7,6 +7,7 @@ layers at output strides 16, 8, 4 and 2.
 High-level features come from the stride-16 layer; `output_stride=8` takes the stride-8 layer
 instead. The backbone's convolutions are not dilated: the encoder is cut at that layer and its
 deeper stages are left out (with 8, a shallower, finer encoder, not DeepLab's dilated one).
+ASPP's atrous convolutions are AtrousConv2D layers: the same convolutions, fast on CPU.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from facelib.models import sm
+from facelib.models.layers import AtrousConv2D
 
 STRIDE_INDEX = {16: 0, 8: 1, 4: 2}  # position in sm's feature-layer list
 
@@ -24,11 +26,15 @@ def _layer_output(backbone: tf.keras.Model, layer: str | int):
     return backbone.get_layer(index=layer).output
 
 
-def _conv_bn_relu(x, filters: int, kernel_size: int, name: str, dilation_rate: int = 1):
-    x = tf.keras.layers.Conv2D(filters, kernel_size, padding="same", dilation_rate=dilation_rate,
-                               use_bias=False, kernel_initializer="he_uniform", name=name)(x)
+def _bn_relu(x, name: str):
     x = tf.keras.layers.BatchNormalization(name=f"{name}_bn")(x)
     return tf.keras.layers.ReLU(name=f"{name}_relu")(x)
+
+
+def _conv_bn_relu(x, filters: int, kernel_size: int, name: str):
+    x = tf.keras.layers.Conv2D(filters, kernel_size, padding="same", use_bias=False,
+                               kernel_initializer="he_uniform", name=name)(x)
+    return _bn_relu(x, name)
 
 
 def _resize_to(x, reference, name: str):
@@ -39,8 +45,9 @@ def _resize_to(x, reference, name: str):
 def aspp(x, filters: int, atrous_rates: tuple[int, ...]):
     """Atrous spatial pyramid pooling: 1x1 conv, 3x3 convs at `atrous_rates`, image pooling."""
     branches = [_conv_bn_relu(x, filters, 1, "aspp_1x1")]
-    branches += [_conv_bn_relu(x, filters, 3, f"aspp_rate{rate}", dilation_rate=rate)
-                 for rate in atrous_rates]
+    for i, rate in enumerate(atrous_rates, start=1):
+        name = f"aspp_atrous{i}"
+        branches.append(_bn_relu(AtrousConv2D(filters, rate, name=name)(x), name))
     pooled = tf.keras.layers.GlobalAveragePooling2D(keepdims=True, name="aspp_pooling")(x)
     pooled = _conv_bn_relu(pooled, filters, 1, "aspp_pooling_conv")
     branches.append(_resize_to(pooled, x, "aspp_pooling_upsampling"))

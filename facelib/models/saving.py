@@ -8,13 +8,13 @@ from pathlib import Path
 import efficientnet.tfkeras  # noqa: F401 (registers efficientnet's swish and FixedDropout)
 import tensorflow as tf
 
-from facelib.models.layers import BackbonePreprocessing
+from facelib.models.layers import AtrousConv2D, BackbonePreprocessing
 
 
 def custom_objects() -> dict:
     """The layers and activations of saved models that tf-keras does not know."""
     objects = tf.keras.utils.get_custom_objects()
-    return {"BackbonePreprocessing": BackbonePreprocessing,
+    return {"AtrousConv2D": AtrousConv2D, "BackbonePreprocessing": BackbonePreprocessing,
             **{name: objects[name] for name in ("swish", "FixedDropout")}}
 
 
