@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from facelib.params import ParamsError
+from facelib.errors import FacelibError
 
 
-class UsageError(Exception):
+class UsageError(FacelibError):
     """A mistake in what the user asked for; printed without a traceback."""
 
 
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return getattr(commands, args.command)(args) or 0
-    except (ParamsError, UsageError) as e:
+    except FacelibError as e:
         print(f"facelib {args.command}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -24,16 +24,12 @@ def synth(args) -> int:
 
 
 def validate(args) -> int:
-    from facelib.data.discover import DatasetError
     from facelib.data.validate import validate_dataset
 
     if not Path(args.data_dir).is_dir():
         raise UsageError(f"{args.data_dir}: no such folder")
-    try:
-        report = validate_dataset(args.data_dir, workers=args.workers,
-                                  progress=sys.stderr.isatty() and not args.json)
-    except DatasetError as e:
-        raise UsageError(str(e)) from None
+    report = validate_dataset(args.data_dir, workers=args.workers,
+                              progress=sys.stderr.isatty() and not args.json)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from facelib.errors import FacelibError
+
 DEFAULTS_FILE = Path(__file__).with_name("defaults.yaml")
 
 ARCHITECTURES = ("unet", "linknet", "fpn", "pspnet", "deeplabv3plus")
@@ -68,7 +70,7 @@ NULLABLE = {
 LOSSES = ("dice", "cce", "jaccard", "focal")
 
 
-class ParamsError(ValueError):
+class ParamsError(FacelibError, ValueError):
     """A params file or override that facelib cannot use; the message says why."""
 
 

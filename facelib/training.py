@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import shutil
 import signal
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from facelib.errors import FacelibError
 from facelib.io import write_text
 from facelib.params import ParamsError, model_name, output_dir
 
@@ -31,7 +33,7 @@ class RunResult:
     skipped: bool = False
 
 
-class RunExistsError(ValueError):
+class RunExistsError(FacelibError, ValueError):
     """A finished run with other params is in the way; `--force` replaces it."""
 
 
@@ -88,8 +90,13 @@ def train_model(params: dict, spec: dict, force: bool = False) -> RunResult:
         shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     write_text(folder / "params.pending.yaml", params_text(params))
-    with _stop_on_sigterm():
-        model, splits = _fit(params, spec, folder)
+    try:
+        with _stop_on_sigterm():
+            model, splits = _fit(params, spec, folder)
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted; run the same command again to resume from the last "
+              f"finished epoch ({folder / 'backup'})", file=sys.stderr)
+        raise
     metrics = _evaluate(params, spec, model, splits, folder)
     write_text(folder / "params.yaml", params_text(params))
     (folder / "params.pending.yaml").unlink(missing_ok=True)

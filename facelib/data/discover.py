@@ -14,6 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from facelib.errors import FacelibError
+
 FOLDERS = ("train", "val")
 IMAGE_FOLDER, MASK_FOLDER = "image", "seg"
 EXTENSIONS = (".jpg", ".jpeg", ".png")
@@ -21,7 +23,7 @@ SPLITS = ("train", "val", "test")
 LAYOUT = "ROOT/{train,val}/{image,seg}/STEM.{jpg,jpeg,png}"
 
 
-class DatasetError(ValueError):
+class DatasetError(FacelibError, ValueError):
     """A dataset facelib cannot use; the message names the file or folder and says why."""
 
 

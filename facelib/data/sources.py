@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from facelib.errors import FacelibError
 from facelib.params import ParamsError, resolve_path
 
 
@@ -47,7 +48,7 @@ def load_splits(params: dict, skipped_report: Path | None = None) -> dict:
     return split_pairs(pairs, params["data"]["split"])
 
 
-class DataProblemsError(ValueError):
+class DataProblemsError(FacelibError, ValueError):
     """The dataset has problems and `data.on_bad_sample` is `error`."""
 
     def __init__(self, root: Path, report):

@@ -13,11 +13,13 @@ from pathlib import Path
 
 from classification_models.weights import WEIGHTS_COLLECTION
 
+from facelib.errors import FacelibError
+
 GITHUB = "https://github.com"
 FCHOLLET = f"{GITHUB}/fchollet/deep-learning-models/releases/download"
 
 
-class WeightsUnavailableError(RuntimeError):
+class WeightsUnavailableError(FacelibError, RuntimeError):
     """Encoder weights that cannot be read from a local file; the message says how to fix it."""
 
 
