@@ -72,6 +72,11 @@ print(f"run folder: {run.run_dir}")
 history = pd.read_csv(run.run_dir / "history.csv")
 charts.plot_learning_curves({run.name: history})
 
+# %%
+# NBVAL_CHECK_OUTPUT
+print("epochs:", history["epoch"].tolist())
+print("logged:", ", ".join(history.columns))
+
 # %% [markdown]
 # ## Test scores
 # Over the whole test split at each photo's own size, per class and as two means: over all

@@ -56,7 +56,11 @@ results_dir = profile_output_dir(params)
 # %%
 facelib.train(params)
 runs = compare.load_runs(params)
+
+# %%
+# NBVAL_CHECK_OUTPUT
 print(f"{len(runs)} runs:", ", ".join(run.name for run in runs))
+print("test images:", sorted({run.metrics["n_images"] for run in runs}))
 
 # %% [markdown]
 # ## Scores
@@ -64,8 +68,12 @@ print(f"{len(runs)} runs:", ", ".join(run.name for run in runs))
 # (`iou_foreground`). `comparison.csv` in the profile's output folder holds this table.
 
 # %%
+# NBVAL_CHECK_OUTPUT
 table = compare.comparison_table(runs)
 write_text(results_dir / "comparison.csv", table.to_csv(index=False))
+print("comparison.csv columns:", ", ".join(table.columns))
+
+# %%
 table.round(3)
 
 # %%
