@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 SPLITS = ("train", "val")
 SHIFT = 4  # fractional bits of polygon coordinates
 DEPTH = 0.6  # how far the face surface bulges towards the camera, in face half-heights
@@ -130,8 +130,8 @@ def random_pose(rng: np.random.Generator, portrait: bool) -> Pose:
     width, height = long_side, max(320, int(long_side / ratio))
     if portrait:
         width, height = height, width
-    scale = min(rng.uniform(0.24, 0.36) * height, width / 3.2)
-    center = (rng.uniform(1.5 * scale, width - 1.5 * scale),
+    scale = min(rng.uniform(0.30, 0.42) * height, width / 2.5)
+    center = (rng.uniform(1.2 * scale, width - 1.2 * scale),
               rng.uniform(max(1.25 * scale, 0.4 * height), max(1.3 * scale, 0.6 * height)))
     angle = rng.uniform(0, 2 * np.pi)
     return Pose(
