@@ -37,8 +37,8 @@ def test_run_writes_executed_notebooks_without_errors(quick_run):
     out, _ = quick_run
     executed = sorted(out.glob("*.ipynb"))
     names = [p.stem for p in executed]
-    assert names == ["01_data_analysis", *[f"02_train_{m}" for m in MODELS], "03_compare",
-                     "04_predict"]
+    assert names == sorted(["01_data_analysis", *[f"02_train_{m}" for m in MODELS],
+                            "03_compare", "04_predict"])
     for path in executed:
         nb = nbformat.read(path, as_version=4)
         errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
