@@ -67,7 +67,7 @@ pairs = find_pairs(root)
 # NBVAL_CHECK_OUTPUT
 import pandas as pd
 
-pd.DataFrame(
+classes = pd.DataFrame(
     {
         "class": scheme.names,
         "source ids": [
@@ -76,6 +76,7 @@ pd.DataFrame(
         "colour": [str(c) for c in scheme.colors],
     }
 ).rename_axis("training id")
+print(classes.to_string())
 
 # %% [markdown]
 # ## Files
@@ -87,7 +88,7 @@ report = validate_dataset(root, scheme=scheme, progress=False)
 print(report.summary())
 sizes = pd.DataFrame([{"folder": p.folder, "subject": p.subject} for p in pairs])
 print(f"{len(pairs)} pairs, {sizes['subject'].nunique()} subjects")
-sizes.groupby("folder").agg(pairs=("subject", "size"), subjects=("subject", "nunique"))
+print(sizes.groupby("folder").agg(pairs=("subject", "size"), subjects=("subject", "nunique")))
 
 # %% [markdown]
 # ## Splits
@@ -99,7 +100,7 @@ sizes.groupby("folder").agg(pairs=("subject", "size"), subjects=("subject", "nun
 # NBVAL_CHECK_OUTPUT
 splits = split_pairs(pairs, params["data"]["split"])
 print("subjects in more than one split:", sorted(subjects_overlap(splits)) or "none")
-split_summary(splits)
+print(split_summary(splits).to_string())
 
 # %% [markdown]
 # ## How much of each photo each class covers
@@ -112,7 +113,7 @@ print(orientation.value_counts().to_string())
 
 # %%
 # NBVAL_CHECK_OUTPUT
-fractions[list(scheme.names)].describe().loc[["mean", "min", "max"]].round(4)
+print(fractions[list(scheme.names)].describe().loc[["mean", "min", "max"]].round(4).to_string())
 
 # %%
 charts.plot_class_presence(fractions, scheme.names)
