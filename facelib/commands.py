@@ -56,7 +56,7 @@ def run(args) -> int:
     from facelib.runner import run_pipeline
 
     params = load_params(args.params, args.overrides)
-    return run_pipeline(args.params, args.overrides, params=params, force=args.force)
+    return run_pipeline(params, force=args.force)
 
 
 def predict(args) -> int:

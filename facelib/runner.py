@@ -99,7 +99,7 @@ def claim_output_dir(params: dict, force: bool) -> Path:
     return out
 
 
-def run_pipeline(params_path, overrides, params: dict, force: bool = False) -> int:
+def run_pipeline(params: dict, force: bool = False) -> int:
     """Execute every step; 0 when all ran, 1 when a notebook failed."""
     out = claim_output_dir(params, force)
     steps = pipeline_steps(params)
