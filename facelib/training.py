@@ -113,8 +113,9 @@ def configure_tensorflow(params: dict):
         tf.config.experimental.enable_op_determinism()
     tf.keras.mixed_precision.set_global_policy(params["train"]["precision"])
     strategy = params["train"]["strategy"]
-    if strategy == "mirrored":
-        return tf.distribute.MirroredStrategy()
+    if strategy == "mirrored":  # every GPU, else every (logical) CPU device
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([d.name for d in devices])
     if strategy == "multiworker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     return tf.distribute.get_strategy()

@@ -1,0 +1,44 @@
+"""`train.strategy: mirrored` trains with TensorFlow's own engine, here on two logical CPUs."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SCRIPT = """
+import numpy as np
+import facelib
+import tensorflow as tf
+from facelib.models import build_model
+from facelib.params import load_params
+from facelib.training import compile_model, configure_tensorflow
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
+params = load_params("params/quick.yaml", ["train.strategy=mirrored", "data.image_size=64"])
+strategy = configure_tensorflow(params)
+with strategy.scope():
+    model = build_model({"architecture": "unet", "backbone": "resnet18"}, params)
+    compile_model(model, params)
+rng = np.random.default_rng(0)
+images = rng.uniform(0, 255, (4, 64, 64, 3)).astype("float32")
+targets = tf.one_hot(rng.integers(0, 8, (4, 64, 64)), 8)
+before = [w.numpy().copy() for w in model.trainable_weights[:3]]
+history = model.fit(tf.data.Dataset.from_tensor_slices((images, targets)).batch(4), epochs=1,
+                    verbose=0)
+changed = any(not np.array_equal(b, w.numpy()) for b, w in zip(before, model.trainable_weights))
+print("replicas", strategy.num_replicas_in_sync, "loss", history.history["loss"][0],
+      "changed", changed)
+"""
+
+
+def test_one_step_under_mirrored_strategy_on_two_logical_cpus():
+    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    words = done.stdout.split()
+    assert words[words.index("replicas") + 1] == "2"
+    assert float(words[words.index("loss") + 1]) > 0
+    assert words[words.index("changed") + 1] == "True"
