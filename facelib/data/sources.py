@@ -15,6 +15,12 @@ def dataset_root(params: dict, progress: bool | None = None) -> Path:
         from facelib.data.synth import ensure_synthetic
 
         return ensure_synthetic(params, progress=progress)
+    if data["source"] == "shards":
+        raise ParamsError(
+            "data.source = 'shards': `facelib shards` writes and `facelib.data.shards."
+            "read_shards` reads shards, but `facelib train` does not read them yet; train "
+            "with data.source: folder on the dataset the shards were written from"
+        )
     root = resolve_path(data["root"])
     if not root.exists():
         raise ParamsError(f"data.root = {data['root']!r}: no such folder ({root})")
