@@ -49,6 +49,7 @@ IOU_TOLERANCE = 0.02  # a faster config is recommended only if its mean IoU is t
 MAX_SLOWDOWN = 3.0  # a config this many times slower than float32 is not trained to the end
 PROBE_STEPS = 2  # timed steps that decide whether a precision config is trained to the end
 CPU_FEATURES = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+PERFORMANCE_VARIABLES = ("TF_CPU_ALLOCATOR_USE_BFC", "TF_ENABLE_ONEDNN_OPTS", "OMP_NUM_THREADS")
 
 
 @dataclass(frozen=True)
@@ -487,6 +488,8 @@ def machine_info() -> dict:
         "cpu": model,
         "cpu_count": os.cpu_count(),
         "cpu_features": {feature: feature in flags for feature in CPU_FEATURES},
+        "environment": {name: os.environ[name] for name in PERFORMANCE_VARIABLES
+                        if name in os.environ},
         "tensorflow": tf.__version__,
         "python": platform.python_version(),
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
