@@ -63,6 +63,7 @@ class Settings:
     train_repeats: int
     train_steps: int  # timed steps per feed and repeat
     precision_steps: int  # training steps per precision config
+    precision_xla: bool  # whether the XLA configs run (compiling takes a while)
     inference_repeats: int
     seed: int = 7
     loader_size: int = 256
@@ -74,9 +75,11 @@ class Settings:
 
 
 FULL = Settings(train_pairs=256, eval_pairs=32, loader_repeats=3, train_size=256,
-                train_repeats=3, train_steps=5, precision_steps=40, inference_repeats=3)
+                train_repeats=3, train_steps=5, precision_steps=40, precision_xla=True,
+                inference_repeats=3)
 QUICK = Settings(train_pairs=64, eval_pairs=16, loader_repeats=2, train_size=128,
-                 train_repeats=1, train_steps=3, precision_steps=6, inference_repeats=1)
+                 train_repeats=1, train_steps=3, precision_steps=6, precision_xla=False,
+                 inference_repeats=1)
 
 
 _STARTED = time.perf_counter()
@@ -408,16 +411,14 @@ def measure_precision(train_pairs, eval_pairs, settings: Settings) -> dict:
     configs: dict[str, dict] = {}
     for precision, xla in PRECISION_CONFIGS:
         name = config_name(precision, xla)
+        skipped = skipped_config(precision, xla, settings)
+        if skipped:
+            configs[name] = {"ips": None, "mean_iou": None, **skipped}
+            continue
         log(f"precision: {model_name(spec)} {name}, {settings.precision_steps} steps at "
             f"{settings.precision_size} px")
         params = bench_params(settings.precision_size, settings.train_batch,
                               precision=precision, xla=xla, deterministic=False)
-        slowdown = 1.0 if precision == "float32" else step_slowdown(precision)
-        if slowdown > MAX_SLOWDOWN:
-            configs[name] = {"ips": None, "mean_iou": None, "step_slowdown": slowdown,
-                             "note": f"not run: a convolution's training step is "
-                                     f"{slowdown:.1f}x slower than in float32 on this CPU"}
-            continue
         baseline_ips = configs.get("float32", {}).get("ips")
         configs[name] = train_config(spec, train_pairs, eval_pairs, params,
                                      settings.precision_steps, baseline_ips)
@@ -425,6 +426,20 @@ def measure_precision(train_pairs, eval_pairs, settings: Settings) -> dict:
             "batch_size": settings.train_batch, "steps": settings.precision_steps,
             "eval_pairs": len(eval_pairs), "configs": configs,
             "recommended": recommend_precision(configs)}
+
+
+def skipped_config(precision: str, xla: bool, settings: Settings) -> dict | None:
+    """Why a config is not run (a `note`, and the step probe's figure), or None."""
+    if xla and not settings.precision_xla:
+        return {"note": "not run in --quick: compiling with XLA takes a while"}
+    if precision == "float32":
+        return None
+    slowdown = step_slowdown(precision)
+    if slowdown <= MAX_SLOWDOWN:
+        return None
+    return {"step_slowdown": slowdown,
+            "note": f"not run: a convolution's training step is {slowdown:.1f}x slower than "
+                    "in float32 on this CPU"}
 
 
 # --- 4. inference --------------------------------------------------------------------------

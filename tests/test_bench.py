@@ -155,3 +155,9 @@ def test_json_output_is_one_object_on_stdout(monkeypatch, capsys):
     results = json.loads(out)
     assert results["loader_speedup"] == 2.0 and results["loader"]["naive_ips"] == 0.333
     assert "library chatter" in err
+
+
+def test_quick_runs_skip_the_xla_configs_and_float32_always_runs():
+    assert "--quick" in bench.skipped_config("float32", True, bench.QUICK)["note"]
+    assert bench.skipped_config("float32", False, bench.QUICK) is None
+    assert bench.skipped_config("float32", True, bench.FULL) is None
