@@ -14,24 +14,22 @@ from facelib.io import write_json, write_text
 
 
 class EpochHistory(tf.keras.callbacks.Callback):
-    """`history.csv` with one row per epoch (`epoch` from 0) and the learning rate used.
+    """`history.csv` with one row per epoch (`epoch` from 0) and the learning rate of the
+    epoch's last step.
 
     The file is rewritten atomically each epoch; after a resume, rows of epochs that are
-    trained again are replaced, so every epoch is listed exactly once.
+    trained again are replaced, so every epoch is listed exactly once. Put it before any
+    callback that changes the learning rate at the end of an epoch.
     """
 
     def __init__(self, path: Path):
         super().__init__()
         self.path = Path(path)
-        self._learning_rate = None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._learning_rate = float(tf.keras.backend.get_value(self.model.optimizer.learning_rate))
 
     def on_epoch_end(self, epoch, logs=None):
         rows = [r for r in self._read() if int(r["epoch"]) < epoch]
         row = {"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}}
-        row["learning_rate"] = self._learning_rate
+        row["learning_rate"] = float(tf.keras.backend.get_value(self.model.optimizer.learning_rate))
         rows.append(row)
         columns = list(dict.fromkeys(k for r in rows for k in r))
         buffer = io.StringIO()

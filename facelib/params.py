@@ -31,6 +31,7 @@ CHOICES = {
     "model.pspnet_downsample_factor": (4, 8, 16),
     "model.deeplab_output_stride": (8, 16),
     "train.optimizer": ("sgd", "adam"),
+    "train.lr_schedule": ("plateau", "cosine"),
     "train.precision": ("float32", "mixed_bfloat16", "mixed_float16"),
     "train.strategy": ("default", "mirrored", "multiworker"),
 }
@@ -46,6 +47,7 @@ RANGES = {
     "data.augment.brightness": (0, 1, True, True),
     "data.augment.contrast": (0, 1, True, False),
     "model.dropout": (0, 1, True, False),
+    "model.deeplab_filters": (1, None, True, True),
     "train.epochs": (1, None, True, True),
     "train.batch_size": (1, None, True, True),
     "train.steps_per_epoch": (1, None, True, True),
@@ -58,6 +60,8 @@ RANGES = {
     "eval.example_count": (0, None, True, True),
     "eval.timing_batches": (1, None, True, True),
 }
+# Keys whose value is a list of positive integers: its length (None: any, at least one).
+POSITIVE_INT_LISTS = {"model.deeplab_atrous_rates": None, "model.unet_decoder_filters": 5}
 # Keys whose default is null, and the types they take otherwise.
 NULLABLE = {
     "profile": str,
@@ -187,6 +191,8 @@ def _check_tree(tree: dict, defaults: dict, source: str, prefix: str) -> None:
             _check_models(value, source)
         elif dotted == "train.loss":
             _check_loss(value, source)
+        elif dotted in POSITIVE_INT_LISTS:
+            _check_positive_ints(dotted, value, source)
         elif dotted in CHOICES:
             if value not in CHOICES[dotted]:
                 shown = " | ".join("null" if c is None else str(c) for c in CHOICES[dotted])
@@ -226,6 +232,14 @@ def _check_range(key: str, value: Any, source: str) -> None:
         right = "]" if high_in else ")"
         shown_high = "inf" if high is None else high
         _fail(source, key, value, f"must lie in {left}{low}, {shown_high}{right}")
+
+
+def _check_positive_ints(key: str, value: Any, source: str) -> None:
+    length = POSITIVE_INT_LISTS[key]
+    ok = (isinstance(value, list) and len(value) == (length or len(value)) and value
+          and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value))
+    if not ok:
+        _fail(source, key, value, f"expected a list of {length or 'one or more'} positive integers")
 
 
 def _check_classes(classes: Any, source: str) -> None:

@@ -121,25 +121,38 @@ def configure_tensorflow(params: dict):
     return tf.distribute.get_strategy()
 
 
-def build_optimizer(train_params: dict):
+def build_optimizer(train_params: dict, steps_per_epoch: int | None = None):
+    """Adam or SGD; with `lr_schedule: cosine`, a learning rate that decays every step over
+    `epochs * steps_per_epoch` steps (the optimizer's step count survives a resume)."""
     import tensorflow as tf
 
+    learning_rate = train_params["learning_rate"]
+    if train_params["lr_schedule"] == "cosine":
+        if not steps_per_epoch:
+            raise ValueError("train.lr_schedule = cosine needs the number of steps per epoch")
+        learning_rate = tf.keras.optimizers.schedules.CosineDecay(
+            learning_rate, decay_steps=train_params["epochs"] * steps_per_epoch,
+            alpha=min(1.0, train_params["reduce_lr"]["min_lr"] / learning_rate))
     if train_params["optimizer"] == "adam":
-        return tf.keras.optimizers.Adam(train_params["learning_rate"])
-    return tf.keras.optimizers.SGD(train_params["learning_rate"],
-                                   momentum=train_params["momentum"])
+        return tf.keras.optimizers.Adam(learning_rate)
+    return tf.keras.optimizers.SGD(learning_rate, momentum=train_params["momentum"])
 
 
-def compile_model(model, params: dict) -> None:
+def compile_model(model, params: dict, steps_per_epoch: int | None = None) -> None:
     from facelib.losses import build_loss, build_metrics
 
     n_classes = len(params["data"]["classes"])
     model.compile(
-        optimizer=build_optimizer(params["train"]),
+        optimizer=build_optimizer(params["train"], steps_per_epoch),
         loss=build_loss(params["train"], n_classes),
         metrics=build_metrics(n_classes),
         jit_compile=params["train"]["xla"],
     )
+
+
+def steps_per_epoch(params: dict, n_train: int) -> int:
+    """Training steps per epoch: `train.steps_per_epoch`, or the full batches of the split."""
+    return params["train"]["steps_per_epoch"] or n_train // params["train"]["batch_size"]
 
 
 def _fit(params: dict, spec: dict, folder: Path):
@@ -157,7 +170,7 @@ def _fit(params: dict, spec: dict, folder: Path):
     val_data = make_dataset(splits["val"], params, training=False)
     with strategy.scope():
         model = build_model(spec, params)
-        compile_model(model, params)
+        compile_model(model, params, steps_per_epoch(params, len(splits["train"])))
     model.fit(
         train_data,
         validation_data=val_data,
@@ -190,12 +203,13 @@ def _callbacks(params: dict, folder: Path) -> list:
     train_params = params["train"]
     reduce_lr, stop = train_params["reduce_lr"], train_params["early_stopping"]
     schedule = [
-        tf.keras.callbacks.ReduceLROnPlateau(
-            monitor=reduce_lr["monitor"], patience=reduce_lr["patience"],
-            factor=reduce_lr["factor"], min_lr=reduce_lr["min_lr"], verbose=1),
         tf.keras.callbacks.EarlyStopping(monitor=stop["monitor"], patience=stop["patience"],
                                          verbose=1),
     ]
+    if train_params["lr_schedule"] == "plateau":
+        schedule.insert(0, tf.keras.callbacks.ReduceLROnPlateau(
+            monitor=reduce_lr["monitor"], patience=reduce_lr["patience"],
+            factor=reduce_lr["factor"], min_lr=reduce_lr["min_lr"], verbose=1))
     # BackupAndRestore comes last: an epoch counts as done only once its files are written.
     return [
         EpochHistory(folder / "history.csv"),

@@ -124,6 +124,16 @@ def test_deeplab_output_stride_picks_the_feature_layer(output_stride):
     assert_probability_map(model.predict(random_images(64), verbose=0), 64)
 
 
+def test_decoder_widths_come_from_params():
+    deeplab = build_model(spec("deeplabv3plus", "resnet18"), make_params(64, deeplab_filters=40))
+    assert {deeplab.get_layer("core").get_layer(name).filters
+            for name in ("aspp_1x1", "aspp_projection", "decoder_conv1", "decoder_conv2")} == {40}
+    widths = [8, 7, 6, 5, 4]
+    unet = build_model(spec("unet", "resnet18"), make_params(64, unet_decoder_filters=widths))
+    assert [unet.get_layer("core").get_layer(f"decoder_stage{i}a_conv").filters
+            for i in range(5)] == widths
+
+
 def test_bfloat16_model_trains_and_predicts_float32():
     tf.keras.mixed_precision.set_global_policy("mixed_bfloat16")
     params = make_params(64)

@@ -40,6 +40,10 @@ def test_parse_overrides_reads_yaml_values():
         ("models: [{architecture: pspnet, backbone: resnet5O}]", "models[0].backbone = 'resnet5O'"),
         ("models: [{architecture: segformer, backbone: resnet50}]", "models[0].architecture"),
         ("train: {optimizer: rmsprop}", "train.optimizer = 'rmsprop'"),
+        ("train: {lr_schedule: step}", "train.lr_schedule = 'step'"),
+        ("model: {unet_decoder_filters: [64, 32]}", "model.unet_decoder_filters = [64, 32]"),
+        ("model: {deeplab_atrous_rates: [6, 0]}", "model.deeplab_atrous_rates = [6, 0]"),
+        ("model: {deeplab_filters: 0}", "model.deeplab_filters = 0"),
         ("data: {classes: {background: {ids: [0], color: [0, 0, 0]}, face: {ids: [1], "
          "color: [1, 2, 3]}}}", "belong to no class"),
         ("train: [1, 2]", "train = [1, 2]"),

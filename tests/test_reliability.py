@@ -1,6 +1,7 @@
 """A long run is not lost to a bad file, a typo or a Ctrl-C, and reruns are reproducible."""
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import cv2
 import pandas as pd
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = ROOT / "params/quick.yaml"
@@ -24,9 +26,10 @@ def facelib_cli(*args, check=True, **kwargs):
     return done
 
 
-def test_sigterm_after_first_epoch_then_resume_lists_each_epoch_once(tmp_path):
+@pytest.mark.parametrize("lr_schedule", ["plateau", "cosine"])
+def test_sigterm_after_first_epoch_then_resume_lists_each_epoch_once(tmp_path, lr_schedule):
     args = ["train", QUICK, "--model", "pspnet_resnet50", "--set", "train.epochs=4",
-            "--set", f"output_dir={tmp_path}"]
+            "--set", f"train.lr_schedule={lr_schedule}", "--set", f"output_dir={tmp_path}"]
     history = tmp_path / "runs/pspnet_resnet50/history.csv"
     process = subprocess.Popen([sys.executable, "-m", "facelib.cli", *map(str, args)],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -44,9 +47,24 @@ def test_sigterm_after_first_epoch_then_resume_lists_each_epoch_once(tmp_path):
     assert not (tmp_path / "runs/pspnet_resnet50/metrics.json").exists()
 
     facelib_cli(*args)
-    assert pd.read_csv(history)["epoch"].tolist() == [0, 1, 2, 3]
+    resumed = pd.read_csv(history)
+    assert resumed["epoch"].tolist() == [0, 1, 2, 3]
     assert (tmp_path / "runs/pspnet_resnet50/metrics.json").exists()
     assert not (tmp_path / "runs/pspnet_resnet50/backup").exists()
+    if lr_schedule == "cosine":  # the schedule went on from the step where it stopped
+        assert resumed["learning_rate"].tolist() == pytest.approx(
+            cosine_learning_rates(tmp_path / "runs/pspnet_resnet50", epochs=4), rel=1e-5)
+
+
+def cosine_learning_rates(run: Path, epochs: int) -> list[float]:
+    """The cosine schedule's learning rate at the last step of each epoch of `run`."""
+    train = yaml.safe_load((run / "params.yaml").read_text())["train"]
+    split = pd.read_csv(run / "split.csv")
+    steps = (split["split"] == "train").sum() // train["batch_size"]
+    start, end = train["learning_rate"], train["reduce_lr"]["min_lr"]
+    return [end + (start - end) * 0.5 * (1 + math.cos(math.pi * ((epoch + 1) * steps - 1)
+                                                      / (epochs * steps)))
+            for epoch in range(epochs)]
 
 
 def test_same_params_and_seed_give_identical_metrics(tmp_path):

@@ -41,7 +41,8 @@ def build_core(architecture: str, backbone: str, size: int, n_classes: int,
               "encoder_weights": encoder_weights}
     dropout = model_params["dropout"] or None
     if architecture == "unet":
-        return sm.Unet(backbone, **common)
+        return sm.Unet(backbone, decoder_filters=tuple(model_params["unet_decoder_filters"]),
+                       **common)
     if architecture == "linknet":
         return sm.Linknet(backbone, **common)
     if architecture == "fpn":
@@ -52,6 +53,7 @@ def build_core(architecture: str, backbone: str, size: int, n_classes: int,
     if architecture == "deeplabv3plus":
         return DeepLabV3Plus(backbone, atrous_rates=tuple(model_params["deeplab_atrous_rates"]),
                              output_stride=model_params["deeplab_output_stride"],
+                             filters=model_params["deeplab_filters"],
                              dropout=model_params["dropout"], **common)
     raise ValueError(f"unknown architecture {architecture!r}")
 
