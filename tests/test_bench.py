@@ -62,6 +62,11 @@ def test_compare_loaders_reports_every_rate_and_speedup(pairs):
     assert LOADER_KEYS <= result.keys()
     assert all(result[key] > 0 for key in LOADER_KEYS)
     assert result["pairs"] == len(pairs) and result["batch_size"] == BATCH
+    profile = result["profile_ms"]
+    assert set(profile["naive"]) == {"photo_decode_resize", "mask_decode_resize", "one_hot"}
+    assert set(profile["facelib"]) == {"photo_decode", "photo_resize", "mask_decode",
+                                       "mask_resize", "one_hot"}
+    assert all(ms > 0 for stages in profile.values() for ms in stages.values())
 
 
 def tiny_model(n_classes: int = 8) -> tf.keras.Model:
@@ -119,7 +124,9 @@ def fake_results() -> dict:
                     "load_average_end": 0.6},
         "dataset": {"source": "test", "long_side_min_px": 840, "long_side_max_px": 1800},
         "loader": {"size": 256, "batch_size": 32, "pairs": 64,
-                   **{key: 1.0 / 3 for key in LOADER_KEYS}},
+                   **{key: 1.0 / 3 for key in LOADER_KEYS},
+                   "profile_ms": {"naive": {"mask_decode_resize": 6.5},
+                                  "facelib": {"mask_decode": 7.25}}},
         "loader_speedup": 2.0, "loader_speedup_cached": 20.0,
         "precision": {"model": "pspnet_resnet50", "size": 128, "steps": 8,
                       "configs": {"float32": config,
@@ -137,7 +144,7 @@ def test_the_table_shows_every_part():
     table = bench.format_table(fake_results())
 
     for text in ("loader_speedup (cold)", "2x", "facelib_cached_augmented", "pspnet_resnet50",
-                 "0.97", "not run", "recommended: float32", "250"):
+                 "0.97", "not run", "recommended: float32", "250", "mask_decode 7.2"):
         assert text in table
 
 
