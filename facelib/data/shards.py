@@ -3,10 +3,10 @@
 `facelib shards DATA_DIR OUT --size 256` validates DATA_DIR (`validate_dataset`), leaves out
 and lists the pairs with problems, resizes the others to SIZE x SIZE and writes them as
 `tf.train.Example`s into `OUT/{FOLDER}-{i:05d}-of-{n:05d}.tfrecord`, FOLDER being the pair's
-folder (train or val). Shards let `tf.data` spread a large dataset over machines: multiworker
-auto-sharding by file (`tf.data.experimental.AutoShardPolicy.FILE`) gives each worker whole
-files, so the pairs are shuffled (fixed seed) before being cut into shards and every shard
-holds a mix of subjects.
+folder (train or val). Shards let `tf.data` spread a large dataset over machines: auto-sharding
+by file gives each worker whole files (`train.strategy: multiworker`, see `read_pairs`), so
+the pairs are shuffled (fixed seed) before being cut into shards and every shard holds a mix
+of subjects. `data.source: shards` trains from them (`facelib.data.sources`).
 
 | feature | type | content |
 | --- | --- | --- |
@@ -258,17 +258,30 @@ def shard_records(shard_dir) -> list[dict]:
             for stem, subject in shard["examples"]]
 
 
+def shard_pairs(shard_dir) -> list:
+    """Every example as a `Pair` whose image and mask are its shard file, in manifest order,
+    from the manifest alone: `split_pairs` splits them as it splits a folder's pairs."""
+    from facelib.data.discover import Pair
+
+    shard_dir = Path(shard_dir)
+    return [Pair(r["stem"], r["subject"], r["folder"], shard_dir / r["file"],
+                 shard_dir / r["file"]) for r in shard_records(shard_dir)]
+
+
+def _existing(files: list[Path]) -> list[Path]:
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise UsageError(f"{missing[0]}: missing ({len(missing)} shard file(s) missing)")
+    return files
+
+
 def _files(shard_dir: Path, manifest: dict, folder: str | None) -> list[Path]:
     folders = sorted({s["folder"] for s in manifest["shards"]})
     if folder is not None and folder not in folders:
         raise UsageError(f"{shard_dir}: no shards of folder {folder!r}; it has "
                          f"{', '.join(folders)}")
-    files = [shard_dir / s["file"] for s in manifest["shards"]
-             if folder is None or s["folder"] == folder]
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        raise UsageError(f"{missing[0]}: missing ({len(missing)} shard file(s) missing)")
-    return files
+    return _existing([shard_dir / s["file"] for s in manifest["shards"]
+                      if folder is None or s["folder"] == folder])
 
 
 def shard_files(shard_dir, folder: str | None = None) -> list[Path]:
@@ -285,18 +298,74 @@ def read_shards(shard_dir, folder: str | None = None, stems=None):
     The files are read one after the other in manifest order, so the order is fixed; the
     dataset is built on the file list, so FILE auto-sharding splits it by file.
     """
-    import tensorflow as tf
-
     shard_dir = Path(shard_dir)
     manifest = load_manifest(shard_dir)
-    size = manifest["size"]
-    dataset = tf.data.TFRecordDataset([str(f) for f in _files(shard_dir, manifest, folder)])
+    return _read(_files(shard_dir, manifest, folder), manifest["size"], stems,
+                 lambda example: example["stem"])
+
+
+def read_pairs(pairs, shard_hint: bool = False):
+    """The examples of `pairs` (from `shard_pairs`, one shards folder), decoded as by
+    `read_shards`.
+
+    Only the files holding them are read, in manifest order. Examples are kept by folder
+    and stem, so a stem in both folders is no trouble. `shard_hint` puts
+    `shard(SHARD_HINT, SHARD_HINT)` on the file list: distributed with
+    `AutoShardPolicy.HINT`, each worker reads whole files (and the dataset works only so).
+    """
+    import tensorflow as tf
+
+    wanted = {p.image for p in pairs}
+    shard_dir = next(iter(wanted)).parent
+    manifest = load_manifest(shard_dir)
+    files = [shard_dir / s["file"] for s in manifest["shards"] if shard_dir / s["file"] in wanted]
+    if len(files) != len(wanted):
+        strays = sorted(str(f) for f in wanted - set(files))
+        raise UsageError(f"{strays[0]}: not a shard of {shard_dir / MANIFEST}")
+    return _read(_existing(files), manifest["size"], [f"{p.folder}/{p.stem}" for p in pairs],
+                 lambda example: tf.strings.join([example["folder"], example["stem"]], "/"),
+                 shard_hint)
+
+
+def left_out_report(shard_dir):
+    """The `ValidationReport` of the dataset the shards were written from, from the manifest:
+    its problems concern pairs that are not in the shards."""
+    from facelib.data.validate import Problem, ValidationReport
+
+    manifest = load_manifest(shard_dir)
+    problems = [Problem(p["path"], p["problem"]) for p in manifest["problems"]]
+    return ValidationReport(sum(manifest["counts"].values()) + len(manifest["left_out"]),
+                            problems)
+
+
+def class_pixel_counts(pairs, scheme):
+    """`facelib.data.validate.class_pixel_counts` of shard pairs: the masks at the shard
+    size, rows in the order of `pairs`."""
+    from facelib.data.validate import class_fractions, fractions_table
+
+    by_key = {(p.folder, p.stem): p for p in pairs}
+    rows = {}
+    for example in read_pairs(pairs).as_numpy_iterator():
+        key = (example["folder"].decode(), example["stem"].decode())
+        rows[key] = class_fractions(by_key[key], example["mask"], scheme)
+    return fractions_table((rows[p.folder, p.stem] for p in pairs), scheme)
+
+
+def _read(files: list[Path], size: int, keep, key, shard_hint: bool = False):
+    """Examples of `files` decoded; only those whose `key(example)` is in `keep` (all if
+    None), filtered before decoding; `shard_hint` as in `read_pairs`."""
+    import tensorflow as tf
+
+    names = tf.data.Dataset.from_tensor_slices([str(f) for f in files])
+    if shard_hint:
+        names = names.shard(tf.data.experimental.SHARD_HINT, tf.data.experimental.SHARD_HINT)
+    dataset = tf.data.TFRecordDataset(names)
     features = {name: tf.io.FixedLenFeature([], tf.string)
                 for name in ("stem", "subject", "folder", "image", "mask")}
     dataset = dataset.map(lambda record: tf.io.parse_single_example(record, features),
                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    if stems is not None:
-        keep = sorted(set(stems))
+    if keep is not None:
+        keep = sorted(set(keep))
         if not keep:
             dataset = dataset.take(0)
         else:
@@ -304,7 +373,7 @@ def read_shards(shard_dir, folder: str | None = None, stems=None):
                 tf.lookup.KeyValueTensorInitializer(tf.constant(keep, tf.string),
                                                     tf.ones(len(keep), tf.int32)),
                 default_value=0)
-            dataset = dataset.filter(lambda e: table.lookup(e["stem"]) == 1)
+            dataset = dataset.filter(lambda e: table.lookup(key(e)) == 1)
 
     def decode(example):
         image = tf.ensure_shape(tf.io.decode_png(example["image"], channels=3), (size, size, 3))

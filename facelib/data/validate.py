@@ -194,20 +194,28 @@ def class_pixel_counts(
 
     Masks are read one at a time in parallel threads; an unreadable mask raises DatasetError.
     """
-    import pandas as pd
-
-    table = scheme.lookup_table()
-
     def fractions(pair: Pair) -> dict:
         labels = as_label_map(pair.mask, decode(pair.mask, read_file(pair.mask)))
-        counts = np.bincount(table[labels].ravel(), minlength=256)[: scheme.n_classes]
-        row = {"stem": pair.stem, "subject": pair.subject, "folder": pair.folder,
-               "height": labels.shape[0], "width": labels.shape[1]}
-        return row | dict(zip(scheme.names, counts / labels.size, strict=True))
+        return class_fractions(pair, labels, scheme)
 
-    rows = list(_parallel(fractions, pairs, workers, progress, "class pixels"))
+    return fractions_table(_parallel(fractions, pairs, workers, progress, "class pixels"), scheme)
+
+
+def class_fractions(pair: Pair, labels: np.ndarray, scheme: ClassScheme) -> dict:
+    """A row of `class_pixel_counts`: the pair's names, the size of its source-id `labels`,
+    and the share of their pixels in each training class."""
+    counts = np.bincount(scheme.lookup_table()[labels].ravel(), minlength=256)
+    row = {"stem": pair.stem, "subject": pair.subject, "folder": pair.folder,
+           "height": labels.shape[0], "width": labels.shape[1]}
+    return row | dict(zip(scheme.names, counts[: scheme.n_classes] / labels.size, strict=True))
+
+
+def fractions_table(rows: Iterable[dict], scheme: ClassScheme):
+    """pandas DataFrame of `class_fractions` rows, columns in a fixed order."""
+    import pandas as pd
+
     columns = ["stem", "subject", "folder", "height", "width", *scheme.names]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(list(rows), columns=columns)
 
 
 def _parallel(
