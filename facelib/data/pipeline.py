@@ -8,6 +8,8 @@ resize.
 Augmentation runs on whole batches, with per-sample random parameters from stateless ops
 whose seeds come from `params["seed"]`, the batch's position and the epoch: the same params
 give the same batches, whatever the number of threads.
+Pairs from TFRecord shards (`data.source: shards`) are already resized: they are decoded,
+remapped to training ids and go through the same steps from the cache on.
 """
 
 from __future__ import annotations
@@ -41,7 +43,13 @@ def make_dataset(
 
     S is `data.image_size`, C the number of classes of `data.classes`; `cache` defaults to
     `data.cache` and `batch_size` to `train.batch_size`. Training shuffles every epoch,
-    augments and drops the last incomplete batch.
+    augments and drops the last incomplete batch. The pairs are files (`folder_samples`),
+    or shard pairs when `data.source` is `shards` (`shard_samples`); both go through the
+    same `batches`. With `train.strategy: multiworker` each worker reads only its share,
+    whole shard files or every n-th pair: `shard(SHARD_HINT, ...)` on the file or path list
+    and auto-shard policy HINT (the dataset then works only when distributed). FILE fails
+    on training batches, whose augmentation keys (`Dataset.random`) come from no file, and
+    DATA would read every file on every worker. Otherwise the policy is OFF.
     """
     data = params["data"]
     scheme = ClassScheme.from_params(data["classes"])
@@ -52,24 +60,83 @@ def make_dataset(
     if training and len(pairs) < batch_size:
         raise DatasetError(f"{len(pairs)} training pairs make no full batch of {batch_size}")
 
+    shuffle_seed = params["seed"] if training and not cache else None
+    hint = params["train"]["strategy"] == "multiworker"
+    if data["source"] == "shards":
+        samples = shard_samples(pairs, scheme, shuffle_seed, hint)
+    else:
+        samples = folder_samples(pairs, data, scheme, shuffle_seed, hint)
+    dataset = batches(samples, len(pairs), params, training, cache, batch_size)
+    policy = tf.data.experimental.AutoShardPolicy
+    return with_auto_shard_policy(dataset, policy.HINT if hint else policy.OFF)
+
+
+def folder_samples(pairs: list[Pair], data: dict, scheme: ClassScheme,
+                   shuffle_seed: int | None = None, shard_hint: bool = False) -> tf.data.Dataset:
+    """uint8 image (S, S, 3) and uint8 training-id mask (S, S, 1) of each pair's files.
+
+    With `shuffle_seed`, in a new order every epoch: the paths are shuffled, so the shuffle
+    buffer holds no images. `shard_hint`: the paths are sharded by `SHARD_HINT`.
+    """
     dataset = path_dataset(pairs)
-    if training and not cache:  # shuffle the paths: the shuffle buffer then holds no images
-        dataset = dataset.shuffle(len(pairs), seed=params["seed"], reshuffle_each_iteration=True)
+    if shard_hint:
+        dataset = dataset.shard(tf.data.experimental.SHARD_HINT, tf.data.experimental.SHARD_HINT)
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(len(pairs), seed=shuffle_seed, reshuffle_each_iteration=True)
     load = load_pair_function(data["image_size"], data["image_resize"], scheme)
-    dataset = dataset.map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return dataset.map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
+
+
+SHARD_SHUFFLE_BUFFER = 512  # decoded samples shuffled from shards when not cached
+
+
+def shard_samples(pairs: list[Pair], scheme: ClassScheme,
+                  shuffle_seed: int | None = None, shard_hint: bool = False) -> tf.data.Dataset:
+    """The same from shard pairs (`facelib.data.shards.shard_pairs`), already resized.
+
+    With `shuffle_seed`, shuffled every epoch in a buffer of `SHARD_SHUFFLE_BUFFER` decoded
+    samples (the shards were shuffled when written). `shard_hint`: the shard files are
+    sharded by `SHARD_HINT` (`read_pairs`).
+    """
+    from facelib.data.shards import read_pairs
+
+    table = tf.constant(scheme.lookup_table())
+
+    def remap(example):
+        return example["image"], tf.gather(table, tf.cast(example["mask"][..., None], tf.int32))
+
+    dataset = read_pairs(pairs, shard_hint)
+    dataset = dataset.map(remap, num_parallel_calls=AUTOTUNE, deterministic=True)
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(min(len(pairs), SHARD_SHUFFLE_BUFFER), seed=shuffle_seed,
+                                  reshuffle_each_iteration=True)
+    return dataset
+
+
+def batches(samples: tf.data.Dataset, count: int, params: dict, training: bool, cache: bool,
+            batch_size: int) -> tf.data.Dataset:
+    """(uint8 image, uint8 training-id mask) samples, `count` of them -> cache (then, when
+    training, shuffle) -> batch -> augment (training) -> one-hot -> prefetch."""
+    scheme = ClassScheme.from_params(params["data"]["classes"])
     if cache:
-        dataset = dataset.cache()
+        samples = samples.cache()
         if training:
-            dataset = dataset.shuffle(len(pairs), seed=params["seed"],
-                                      reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size, drop_remainder=training)
+            samples = samples.shuffle(count, seed=params["seed"], reshuffle_each_iteration=True)
+    dataset = samples.batch(batch_size, drop_remainder=training)
     if training:
         dataset = with_random_keys(dataset, params["seed"])
-        augment = augment_function(data["augment"], scheme)
+        augment = augment_function(params["data"]["augment"], scheme)
         dataset = dataset.map(augment, num_parallel_calls=AUTOTUNE, deterministic=True)
     dataset = dataset.map(one_hot_function(scheme.n_classes), num_parallel_calls=AUTOTUNE,
                           deterministic=True)
     return dataset.prefetch(AUTOTUNE)
+
+
+def with_auto_shard_policy(dataset: tf.data.Dataset, policy) -> tf.data.Dataset:
+    """`dataset` with its `tf.data.experimental.AutoShardPolicy` for multi-worker training."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = policy
+    return dataset.with_options(options)
 
 
 def path_dataset(pairs: list[Pair]) -> tf.data.Dataset:
