@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for STEM.png and STEM_overlay.png")
 
     p = sub.add_parser("score", help="score predicted label maps against true masks")
-    p.add_argument("true_dir", help="masks with source ids")
+    p.add_argument("true_dir", help="masks with source ids: a folder, a dataset or shards")
     p.add_argument("pred_dir", help="label maps with training ids")
     p.add_argument("--params", help="params file whose class scheme to use (default: defaults)")
     p.add_argument("--json", action="store_true")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from facelib.data.shards import MANIFEST, read_shards, shard_records
+from facelib.data.sources import is_shards
 from facelib.metrics import confusion_matrix, confusion_metrics
 from facelib.scheme import ClassScheme
 
@@ -20,28 +24,61 @@ def read_label_map(path: str | Path) -> np.ndarray:
 
 
 def evaluate_model(model, pairs, params: dict, predictions_dir: Path | None = None) -> dict:
-    """Predict every pair, accumulate one confusion matrix; optionally save the label maps."""
+    """Predict every pair, accumulate one confusion matrix; optionally save the label maps.
+
+    A folder's pairs are predicted and scored at each photo's own size. Shards hold only the
+    resized pairs, so shard pairs (`data.source: shards`) are predicted and scored at the
+    shard size (= `data.image_size`); `evaluated_at(params)` says which.
+    """
     from tqdm.auto import tqdm
 
     from facelib.io import write_with
-    from facelib.predict import _write_png, predict_images, read_image
+    from facelib.predict import _write_png, predict_images
 
     scheme = ClassScheme.from_params(params["data"]["classes"])
     batch_size = params["eval"]["batch_size"]
     confusion = np.zeros((scheme.n_classes, scheme.n_classes), dtype=np.int64)
     if predictions_dir is not None:
         Path(predictions_dir).mkdir(parents=True, exist_ok=True)
-    for start in tqdm(range(0, len(pairs), batch_size), desc="evaluate", unit="batch",
-                      leave=False):
-        chunk = pairs[start:start + batch_size]
-        predictions = predict_images(model, [read_image(p.image) for p in chunk], batch_size)
-        for pair, predicted in zip(chunk, predictions, strict=True):
-            truth = scheme.remap(read_label_map(pair.mask))
-            confusion += confusion_matrix(truth, predicted, scheme.n_classes)
+    samples = samples_of_shards(pairs) if is_shards(params) else samples_of_files(pairs)
+    for chunk in tqdm(chunks(samples, batch_size), total=-(-len(pairs) // batch_size),
+                      desc="evaluate", unit="batch", leave=False):
+        stems, images, masks = zip(*chunk, strict=True)
+        predictions = predict_images(model, list(images), batch_size)
+        for stem, mask, predicted in zip(stems, masks, predictions, strict=True):
+            confusion += confusion_matrix(scheme.remap(mask), predicted, scheme.n_classes)
             if predictions_dir is not None:
-                write_with(Path(predictions_dir) / f"{pair.stem}.png",
+                write_with(Path(predictions_dir) / f"{stem}.png",
                            lambda tmp, a=predicted: _write_png(tmp, a))
     return {"metrics": confusion_metrics(confusion, scheme.names), "confusion": confusion}
+
+
+def evaluated_at(params: dict) -> str:
+    """Where `evaluate_model` scores: `photo size` (folders) or `shard size` (shards)."""
+    return "shard size" if is_shards(params) else "photo size"
+
+
+def samples_of_files(pairs) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """(stem, RGB photo, source-id mask) of each pair, read from its files."""
+    from facelib.predict import read_image
+
+    for pair in pairs:
+        yield pair.stem, read_image(pair.image), read_label_map(pair.mask)
+
+
+def samples_of_shards(pairs) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """(stem, RGB photo, source-id mask) of shard pairs, in shard order."""
+    from facelib.data.shards import read_pairs
+
+    for example in read_pairs(pairs).as_numpy_iterator():
+        yield example["stem"].decode(), example["image"], example["mask"]
+
+
+def chunks(items: Iterable, size: int) -> Iterator[list]:
+    """Lists of `size` consecutive items (the last one shorter)."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def write_metrics(folder: Path, metrics: dict, confusion: np.ndarray) -> None:
@@ -60,8 +97,9 @@ def score_folders(true_dir: str | Path, pred_dir: str | Path, params: dict) -> d
     """Score label maps in `pred_dir` (training ids) against source-id masks in `true_dir`.
 
     Files pair by stem; every prediction needs a mask of the same size. `true_dir` is a
-    folder of masks or a dataset in the reference layout (its `*/seg/` masks). Returns the
-    metrics dict (as in metrics.json) plus `n_images`.
+    folder of masks, a dataset in the reference layout (its `*/seg/` masks), or a folder of
+    shards (their masks, at the shard size: what a run trained on shards predicts). Returns
+    the metrics dict (as in metrics.json) plus `n_images`.
     """
     from facelib.cli import UsageError
 
@@ -70,15 +108,17 @@ def score_folders(true_dir: str | Path, pred_dir: str | Path, params: dict) -> d
         if not folder.is_dir():
             raise UsageError(f"{folder}: no such folder")
     scheme = ClassScheme.from_params(params["data"]["classes"])
-    truths = {p.stem: p for p in mask_files(true_dir)}
-    predictions = sorted(p for p in pred_dir.iterdir() if p.suffix.lower() == ".png")
+    predictions = {p.stem: p for p in sorted(pred_dir.iterdir()) if p.suffix.lower() == ".png"}
     if not predictions:
         raise UsageError(f"{pred_dir}: no .png label maps")
+    masks = mask_paths(true_dir)
+    for stem, path in predictions.items():
+        if stem not in masks:
+            raise UsageError(f"{path}: no mask {stem}.png in {true_dir}")
     confusion = np.zeros((scheme.n_classes, scheme.n_classes), dtype=np.int64)
-    for path in predictions:
-        if path.stem not in truths:
-            raise UsageError(f"{path}: no mask {path.stem}.png in {true_dir}")
-        truth = scheme.remap(read_label_map(truths[path.stem]))
+    for stem, mask in read_masks(true_dir, masks, predictions):
+        path = predictions[stem]
+        truth = scheme.remap(mask)
         predicted = read_label_map(path)
         if truth.shape != predicted.shape:
             raise UsageError(f"{path}: size {predicted.shape[::-1]} differs from its mask's "
@@ -90,6 +130,23 @@ def score_folders(true_dir: str | Path, pred_dir: str | Path, params: dict) -> d
     metrics = confusion_metrics(confusion, scheme.names)
     metrics["n_images"] = len(predictions)
     return metrics
+
+
+def mask_paths(true_dir: Path) -> dict[str, Path]:
+    """Stem -> its mask file or, in a folder of shards, the shard file holding it."""
+    if (true_dir / MANIFEST).is_file():
+        return {r["stem"]: true_dir / r["file"] for r in shard_records(true_dir)}
+    return {p.stem: p for p in mask_files(true_dir)}
+
+
+def read_masks(true_dir: Path, masks: dict[str, Path], stems) -> Iterator[tuple[str, np.ndarray]]:
+    """(stem, source-id mask) of each of `stems` (in shard order for shards)."""
+    if (true_dir / MANIFEST).is_file():
+        for example in read_shards(true_dir, stems=stems).as_numpy_iterator():
+            yield example["stem"].decode(), example["mask"]
+    else:
+        for stem in stems:
+            yield stem, read_label_map(masks[stem])
 
 
 def mask_files(folder: Path) -> list[Path]:

@@ -2,9 +2,12 @@
 
 A run lives in `<output_dir>/runs/<architecture>_<backbone>/`:
 `model.keras` (best val IoU), `history.csv` (one row per epoch, `epoch` from 0),
-`params.yaml` (the resolved params), `metrics.json` and `confusion.csv` (test split),
-`test_predictions/STEM.png` (label maps at each photo's size). A run interrupted by Ctrl-C
-or SIGTERM resumes from its last finished epoch when started again (`backup/`).
+`params.yaml` (the resolved params), `split.csv` (every pair's split, image and mask; from
+shards, image and mask both name the pair's shard file), `skipped.txt` (pairs left out, if
+any), `metrics.json` and `confusion.csv` (test split), `test_predictions/STEM.png` (label
+maps at each photo's size; from shards, at the shard size: `evaluated_at` in metrics.json
+says which). A run interrupted by Ctrl-C or SIGTERM resumes from its last finished epoch
+when started again (`backup/`).
 """
 
 from __future__ import annotations
@@ -221,7 +224,7 @@ def _callbacks(params: dict, folder: Path) -> list:
 
 
 def _evaluate(params: dict, spec: dict, model, splits: dict, folder: Path) -> dict:
-    from facelib.evaluate import evaluate_model, write_metrics
+    from facelib.evaluate import evaluate_model, evaluated_at, write_metrics
 
     result = evaluate_model(model, splits["test"], params,
                             predictions_dir=folder / "test_predictions")
@@ -230,6 +233,7 @@ def _evaluate(params: dict, spec: dict, model, splits: dict, folder: Path) -> di
         "backbone": spec["backbone"],
         "image_size": params["data"]["image_size"],
         "n_images": len(splits["test"]),
+        "evaluated_at": evaluated_at(params),
         **result["metrics"],
     }
     write_metrics(folder, metrics, result["confusion"])

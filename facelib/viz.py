@@ -77,17 +77,24 @@ def dataset_pairs(root) -> list[tuple[str, Path, Path]]:
     return pairs
 
 
-def _as_pairs(dataset_dir_or_pairs) -> list[tuple[str, Path, Path]]:
+def _as_pairs(dataset_dir_or_pairs) -> list[tuple]:
     if isinstance(dataset_dir_or_pairs, (str, Path)):
         return dataset_pairs(dataset_dir_or_pairs)
     pairs = []
     for pair in dataset_dir_or_pairs:
         if hasattr(pair, "image"):
             pairs.append((pair.stem, Path(pair.image), Path(pair.mask)))
+        elif len(pair) == 3:
+            pairs.append(tuple(pair))
         else:
             image, mask = pair
             pairs.append((Path(image).stem, Path(image), Path(mask)))
     return pairs
+
+
+def sample_indices(count: int, n: int, seed: int) -> list[int]:
+    """The `n` (at most `count`) random positions `show_samples` shows, sorted."""
+    return sorted(np.random.default_rng(seed).choice(count, min(n, count), replace=False))
 
 
 def fit(picture: np.ndarray, size: int, nearest: bool = False) -> np.ndarray:
@@ -120,20 +127,22 @@ def show_samples(dataset_dir_or_pairs, scheme: ClassScheme, n: int = 8, cols: in
     """A grid of `n` random pairs (photo | overlay), titled by stem, with one legend.
 
     Takes a dataset folder in the reference layout, or pairs: objects with `.stem`,
-    `.image`, `.mask`, or (image, mask) paths. Masks hold source ids, remapped by `scheme`.
+    `.image`, `.mask`, (image, mask) paths, or (stem, image, mask) with paths or arrays
+    (RGB photo, label map). Masks hold source ids, remapped by `scheme`.
     """
     pairs = _as_pairs(dataset_dir_or_pairs)
     if not pairs:
         raise ValueError(f"show_samples: no image/mask pairs in {dataset_dir_or_pairs}")
-    chosen = np.random.default_rng(seed).choice(len(pairs), min(n, len(pairs)), replace=False)
-    chosen = sorted(pairs[i] for i in chosen)
+    chosen = sorted((pairs[i] for i in sample_indices(len(pairs), n, seed)),
+                    key=lambda pair: pair[0])
     rows = math.ceil(len(chosen) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.3 * rows + 0.5),
                              layout="constrained", squeeze=False)
     palette = scheme.palette()
     for ax, (stem, image, mask) in zip(axes.flat, chosen, strict=False):
-        labels = scheme.remap(read_labels(mask))
-        ax.imshow(sample_tile(read_rgb(image), labels, palette, size))
+        labels = scheme.remap(mask if isinstance(mask, np.ndarray) else read_labels(mask))
+        image = image if isinstance(image, np.ndarray) else read_rgb(image)
+        ax.imshow(sample_tile(image, labels, palette, size))
         ax.set_title(stem, fontsize="small")
         ax.set_axis_off()
     for ax in axes.flat[len(chosen):]:
