@@ -20,8 +20,9 @@ class Examples:
 
 
 def test_pairs(run_dir: Path) -> pd.DataFrame:
-    """The test split a run was scored on (its `split.csv`), sorted by stem."""
-    split = pd.read_csv(Path(run_dir) / "split.csv")
+    """The test split a run was scored on (its `split.csv`, every column text), sorted by
+    stem."""
+    split = pd.read_csv(Path(run_dir) / "split.csv", dtype=str, keep_default_na=False)
     return split[split["split"] == "test"].sort_values("stem").reset_index(drop=True)
 
 
@@ -32,17 +33,55 @@ def example_pairs(run_dir: Path, count: int) -> pd.DataFrame:
 
 def predict_examples(params: dict, run_dirs: dict[str, Path], count: int) -> Examples:
     """`count` fixed test images (see `example_pairs`), their truth and each run's prediction."""
-    from facelib.evaluate import read_label_map
     from facelib.models import load_model
-    from facelib.predict import predict_images, read_image
+    from facelib.predict import predict_images
     from facelib.training import MODEL_FILE
 
     scheme = ClassScheme.from_params(params["data"]["classes"])
     chosen = example_pairs(next(iter(run_dirs.values())), count)
-    images = [read_image(path) for path in chosen["image"]]
-    truths = [scheme.remap(read_label_map(path)) for path in chosen["mask"]]
+    images, masks = read_rows(chosen)
+    truths = [scheme.remap(mask) for mask in masks]
     predictions = {
         name: predict_images(load_model(Path(folder) / MODEL_FILE), images)
         for name, folder in run_dirs.items()
     }
     return Examples(list(chosen["stem"]), images, truths, predictions)
+
+
+def read_rows(rows: pd.DataFrame) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """RGB photos and source-id masks of `split.csv` rows, from their files or, when `image`
+    names a shard (`.tfrecord`), from the shards."""
+    from facelib.evaluate import read_label_map
+    from facelib.predict import read_image
+
+    if not rows["image"].str.endswith(".tfrecord").any():
+        return ([read_image(path) for path in rows["image"]],
+                [read_label_map(path) for path in rows["mask"]])
+    from facelib.data.discover import Pair
+    from facelib.data.shards import read_pairs
+
+    pairs = [Pair(r.stem, r.subject, r.folder, Path(r.image), Path(r.mask))
+             for r in rows.itertuples()]
+    examples = {(e["folder"].decode(), e["stem"].decode()): e
+                for e in read_pairs(pairs).as_numpy_iterator()}
+    chosen = [examples[p.folder, p.stem] for p in pairs]
+    return [e["image"] for e in chosen], [e["mask"] for e in chosen]
+
+
+def example_photos(run_dir: Path, count: int, out_dir: Path) -> list[str]:
+    """Photo files of `count` fixed test pairs (`example_pairs`): the dataset's own files;
+    from shards, their photos at the shard size written to `out_dir/STEM.png`."""
+    chosen = example_pairs(run_dir, count)
+    if not chosen["image"].str.endswith(".tfrecord").any():
+        return list(chosen["image"])
+    import cv2
+
+    from facelib.io import write_with
+    from facelib.predict import _write_png
+
+    images, _ = read_rows(chosen)
+    paths = [Path(out_dir) / f"{stem}.png" for stem in chosen["stem"]]
+    for path, image in zip(paths, images, strict=True):
+        bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+        write_with(path, lambda tmp, a=bgr: _write_png(tmp, a))
+    return [str(path) for path in paths]

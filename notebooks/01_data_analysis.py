@@ -20,6 +20,8 @@
 # What the dataset of a profile holds before anything is trained: how many photos and
 # subjects, whether every file is sound, how the photos are split without sharing a subject
 # between splits, how much of each photo every class covers, and what the labels look like.
+# With `data.source: shards` it reads the shards' manifest and contents: the problems found
+# when they were written, and masks and photos at the shard size.
 #
 # Run it from JupyterLab, or with papermill and any profile:
 # `papermill notebooks/01_data_analysis.ipynb out.ipynb -f params/demo.yaml`.
@@ -45,9 +47,8 @@ eval = {"batch_size": 8, "example_count": 3}
 # %%
 import facelib
 from facelib import charts
-from facelib.data.discover import find_pairs, split_pairs, split_summary, subjects_overlap
-from facelib.data.sources import dataset_root
-from facelib.data.validate import class_pixel_counts, validate_dataset
+from facelib.data.discover import split_pairs, split_summary, subjects_overlap
+from facelib.data.sources import class_shares, data_report, dataset_root, load_pairs, sample_pairs
 from facelib.scheme import SOURCE_NAMES, ClassScheme
 from facelib.viz import show_samples
 
@@ -55,7 +56,7 @@ params = facelib.load_params(profile=profile, seed=seed, output_dir=output_dir, 
                              models=models, model=model, train=train, eval=eval)
 scheme = ClassScheme.from_params(params["data"]["classes"])
 root = dataset_root(params, progress=False)
-pairs = find_pairs(root)
+pairs = load_pairs(params, root)
 
 # %% [markdown]
 # ## The class scheme
@@ -84,7 +85,7 @@ print(classes.to_string())
 
 # %%
 # NBVAL_CHECK_OUTPUT
-report = validate_dataset(root, scheme=scheme, progress=False)
+report = data_report(params, root, scheme, progress=False)
 print(report.summary())
 sizes = pd.DataFrame([{"folder": p.folder, "subject": p.subject} for p in pairs])
 print(f"{len(pairs)} pairs, {sizes['subject'].nunique()} subjects")
@@ -107,7 +108,7 @@ print(split_summary(splits).to_string())
 # Per photo, the share of pixels of every class (read one mask at a time).
 
 # %%
-fractions = class_pixel_counts(pairs, scheme, progress=False)
+fractions = class_shares(params, pairs, scheme, progress=False)
 orientation = (fractions["width"] > fractions["height"]).map({True: "landscape", False: "portrait"})
 print(orientation.value_counts().to_string())
 
@@ -129,4 +130,4 @@ charts.plot_cooccurrence(fractions, scheme.names)
 # Photos with their labels drawn over them.
 
 # %%
-show_samples(pairs, scheme, n=8, cols=4, seed=seed)
+show_samples(sample_pairs(params, pairs, n=8, seed=seed), scheme, n=8, cols=4, seed=seed)

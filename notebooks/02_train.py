@@ -79,8 +79,9 @@ print("logged:", ", ".join(history.columns))
 
 # %% [markdown]
 # ## Test scores
-# Over the whole test split at each photo's own size, per class and as two means: over all
-# classes (as the reference reported) and without background (as face-parsing papers do).
+# Over the whole test split at each photo's own size (from shards, at the shard size:
+# `evaluated_at` in metrics.json), per class and as two means: over all classes (as the
+# reference reported) and without background (as face-parsing papers do).
 
 # %%
 # NBVAL_CHECK_OUTPUT

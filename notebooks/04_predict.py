@@ -39,7 +39,8 @@ model = {}
 train = {"epochs": 2, "batch_size": 8, "optimizer": "adam", "learning_rate": 0.001}
 eval = {"batch_size": 8, "example_count": 3}
 # A model file or run folder (None: the profile's run with the best mean IoU), and a folder
-# of photos (None: the first test photos of the profile's dataset).
+# of photos (None: the first test photos of the profile's dataset; from shards, their
+# photos at the shard size, written to example_photos/ in the output folder).
 model_path = None
 photos_dir = None
 
@@ -48,7 +49,7 @@ from pathlib import Path
 
 import facelib
 from facelib import compare
-from facelib.examples import example_pairs
+from facelib.examples import example_photos
 from facelib.params import output_dir as profile_output_dir
 from facelib.predict import expand_inputs, predict_files
 from facelib.viz import show_overlays
@@ -60,7 +61,7 @@ if model_path is None:
     model_path = max(compare.load_runs(params), key=lambda run: run.metrics["mean"]["iou"]).folder
 if photos_dir is None:
     run_folder = Path(model_path) if Path(model_path).is_dir() else Path(model_path).parent
-    photos = list(example_pairs(run_folder, 4)["image"])
+    photos = example_photos(run_folder, 4, profile_output_dir(params) / "example_photos")
 else:
     photos = [str(p) for p in expand_inputs([photos_dir])]
 predictions_dir = profile_output_dir(params) / "predictions"
