@@ -72,14 +72,16 @@ def inference_speed(model, image_size: int, batch_size: int, batches: int) -> fl
 
 
 def model_costs(runs: list[Run], params: dict) -> pd.DataFrame:
-    """Parameter count and inference speed (images/s) of each run's model."""
+    """Parameter count, input side and inference speed (images/s) of each run's model."""
     from facelib.models import load_model
+    from facelib.predict import model_input_size
 
     rows = []
     for run in runs:
         model = load_model(run.model_path)
-        speed = inference_speed(model, params["data"]["image_size"], params["eval"]["batch_size"],
+        size = model_input_size(model)
+        speed = inference_speed(model, size, params["eval"]["batch_size"],
                                 params["eval"]["timing_batches"])
-        rows.append({"model": run.name, "parameters": model.count_params(),
+        rows.append({"model": run.name, "parameters": model.count_params(), "input_px": size,
                      "images_per_second": speed})
     return pd.DataFrame(rows).set_index("model")

@@ -48,6 +48,7 @@ RANGES = {
     "data.augment.contrast": (0, 1, True, False),
     "model.dropout": (0, 1, True, False),
     "model.deeplab_filters": (1, None, True, True),
+    "model.pspnet_conv_filters": (1, None, True, True),
     "train.epochs": (1, None, True, True),
     "train.batch_size": (1, None, True, True),
     "train.steps_per_epoch": (1, None, True, True),
@@ -72,6 +73,8 @@ NULLABLE = {
     "train.class_weights": list,
 }
 LOSSES = ("dice", "cce", "jaccard", "focal")
+# What an entry of `models` may set for that model alone: sections and their keys (None: any).
+MODEL_OVERRIDES = {"data": ["image_size"], "model": None, "train": None}
 
 
 class ParamsError(FacelibError, ValueError):
@@ -268,16 +271,37 @@ def _check_models(models: Any, source: str) -> None:
         _fail(source, "models", models, "expected a list of {architecture, backbone}")
     from facelib.models.registry import backbone_names
 
+    defaults = load_defaults()
     for i, spec in enumerate(models):
         key = f"models[{i}]"
-        if not isinstance(spec, dict) or set(spec) != {"architecture", "backbone"}:
-            _fail(source, key, spec, "expected {architecture: NAME, backbone: NAME}")
+        if not isinstance(spec, dict) or not {"architecture", "backbone"} <= set(spec) or (
+                set(spec) - {"architecture", "backbone", *MODEL_OVERRIDES}):
+            _fail(source, key, spec, "expected {architecture: NAME, backbone: NAME} and "
+                  f"optionally {', '.join(MODEL_OVERRIDES)}")
         if spec["architecture"] not in ARCHITECTURES:
             _fail(source, key + ".architecture", spec["architecture"],
                   f"one of {' | '.join(ARCHITECTURES)}")
         if spec["backbone"] not in backbone_names():
             _fail(source, key + ".backbone", spec["backbone"],
                   f"one of {', '.join(backbone_names())}")
+        for section in ("data", "model", "train"):
+            if section in spec:
+                overrides = spec[section]
+                if not isinstance(overrides, dict):
+                    _fail(source, f"{key}.{section}", overrides, "expected a mapping")
+                allowed = MODEL_OVERRIDES[section]
+                if allowed and set(overrides) - set(allowed):
+                    _fail(source, f"{key}.{section}", overrides,
+                          f"a model may set only {', '.join(allowed)} here")
+                _check_tree(overrides, defaults[section], f"{source}: {key}", f"{section}.")
+
+
+def params_for_model(params: dict, spec: dict) -> dict:
+    """The params one model trains with: the profile's, with the overrides of its entry in
+    `models` (matched by name) merged in."""
+    entry = next((m for m in params["models"] if model_name(m) == model_name(spec)), spec)
+    overrides = {section: entry[section] for section in MODEL_OVERRIDES if section in entry}
+    return merge(params, overrides)
 
 
 def _check_loss(loss: Any, source: str) -> None:

@@ -37,7 +37,8 @@ def notebooks_dir() -> Path:
 
 def pipeline_steps(params: dict) -> list[Step]:
     trains = [
-        Step("02_train", f"02_train_{model_name(spec)}", dict(spec))
+        Step("02_train", f"02_train_{model_name(spec)}",
+             {"architecture": spec["architecture"], "backbone": spec["backbone"]})
         for spec in params["models"]
     ]
     return [Step("01_data_analysis", "01_data_analysis"), *trains,

@@ -22,7 +22,7 @@ import yaml
 
 from facelib.errors import FacelibError
 from facelib.io import write_text
-from facelib.params import ParamsError, model_name, output_dir
+from facelib.params import ParamsError, model_name, output_dir, params_for_model
 
 MODEL_FILE = "model.keras"
 
@@ -74,9 +74,13 @@ def run_state(params: dict, spec: dict) -> str:
 
 
 def train_model(params: dict, spec: dict, force: bool = False) -> RunResult:
-    """Train one model, evaluate it on the test split, write the run folder."""
+    """Train one model, evaluate it on the test split, write the run folder.
+
+    The model trains with the profile's params and the overrides of its entry in `models`;
+    the run folder's params.yaml holds the result."""
     import json
 
+    params = params_for_model(params, spec)
     folder = run_dir(params, spec)
     name = model_name(spec)
     state = run_state(params, spec)

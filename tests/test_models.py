@@ -124,10 +124,12 @@ def test_deeplab_output_stride_picks_the_feature_layer(output_stride):
     assert_probability_map(model.predict(random_images(64), verbose=0), 64)
 
 
-def test_decoder_widths_come_from_params():
+def test_decoder_and_pyramid_widths_come_from_params():
     deeplab = build_model(spec("deeplabv3plus", "resnet18"), make_params(64, deeplab_filters=40))
     assert {deeplab.get_layer("core").get_layer(name).filters
             for name in ("aspp_1x1", "aspp_projection", "decoder_conv1", "decoder_conv2")} == {40}
+    pspnet = build_model(spec("pspnet", "resnet18"), make_params(48, pspnet_conv_filters=24))
+    assert pspnet.get_layer("core").get_layer("aggregation_conv").filters == 24
     widths = [8, 7, 6, 5, 4]
     unet = build_model(spec("unet", "resnet18"), make_params(64, unet_decoder_filters=widths))
     assert [unet.get_layer("core").get_layer(f"decoder_stage{i}a_conv").filters

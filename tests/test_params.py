@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from facelib.params import ParamsError, load_params, output_dir, parse_overrides
+from facelib.params import ParamsError, load_params, output_dir, params_for_model, parse_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = sorted((ROOT / "params").glob("*.yaml"))
@@ -41,6 +41,13 @@ def test_parse_overrides_reads_yaml_values():
         ("models: [{architecture: segformer, backbone: resnet50}]", "models[0].architecture"),
         ("train: {optimizer: rmsprop}", "train.optimizer = 'rmsprop'"),
         ("train: {lr_schedule: step}", "train.lr_schedule = 'step'"),
+        ("models: [{architecture: unet, backbone: resnet18, train: {epoch: 3}}]",
+         "models[0]: unknown key 'train.epoch'"),
+        ("models: [{architecture: unet, backbone: resnet18, data: {cache: false}}]",
+         "a model may set only image_size"),
+        ("models: [{architecture: unet, backbone: resnet18, model: {deeplab_filters: -1}}]",
+         "models[0]: model.deeplab_filters = -1"),
+        ("models: [{architecture: unet, backbone: resnet18, epochs: 3}]", "optionally data"),
         ("model: {unet_decoder_filters: [64, 32]}", "model.unet_decoder_filters = [64, 32]"),
         ("model: {deeplab_atrous_rates: [6, 0]}", "model.deeplab_atrous_rates = [6, 0]"),
         ("model: {deeplab_filters: 0}", "model.deeplab_filters = 0"),
@@ -88,3 +95,19 @@ def test_check_is_fast_and_needs_no_tensorflow(tmp_path):
     assert done.returncode == 2
     assert "models[0].backbone = 'efficientnetb9'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_models_entry_overrides_params_for_that_model_only():
+    params = load_params(overrides={"models": [
+        {"architecture": "pspnet", "backbone": "resnet50", "data": {"image_size": 96},
+         "model": {"pspnet_conv_filters": 64}, "train": {"reduce_lr": {"patience": 1}}},
+        {"architecture": "unet", "backbone": "resnet18"},
+    ]})
+    pspnet = params_for_model(params, {"architecture": "pspnet", "backbone": "resnet50"})
+    unet = params_for_model(params, {"architecture": "unet", "backbone": "resnet18"})
+
+    assert pspnet["data"]["image_size"] == 96 and unet["data"]["image_size"] == 256
+    assert pspnet["model"]["pspnet_conv_filters"] == 64
+    assert unet["model"]["pspnet_conv_filters"] == 512
+    assert pspnet["train"]["reduce_lr"] == {**params["train"]["reduce_lr"], "patience": 1}
+    assert unet == params

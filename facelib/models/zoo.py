@@ -49,6 +49,7 @@ def build_core(architecture: str, backbone: str, size: int, n_classes: int,
         return sm.FPN(backbone, pyramid_dropout=dropout, **common)
     if architecture == "pspnet":
         return sm.PSPNet(backbone, downsample_factor=model_params["pspnet_downsample_factor"],
+                         psp_conv_filters=model_params["pspnet_conv_filters"],
                          psp_dropout=dropout, **common)
     if architecture == "deeplabv3plus":
         return DeepLabV3Plus(backbone, atrous_rates=tuple(model_params["deeplab_atrous_rates"]),
