@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
+# Also copies the comparison chart and the predictions to docs/figures/, which the README shows.
 run: install
 	$(BIN)/facelib run params/demo.yaml
+	mkdir -p docs/figures
+	cp $${FACELIB_OUTPUTS:-outputs}/demo/comparison.png $${FACELIB_OUTPUTS:-outputs}/demo/predictions.png docs/figures/
 
 lint: install
 	$(BIN)/ruff check facelib tests notebooks
