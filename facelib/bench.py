@@ -527,10 +527,11 @@ def measure_inference(eval_pairs, settings: Settings) -> dict:
     """Part 4 for each reference architecture (float32)."""
     import tensorflow as tf
 
+    from facelib.data.discover import load_image
     from facelib.data.pipeline import make_dataset
     from facelib.models import build_model
     from facelib.params import model_name
-    from facelib.predict import predict_images, read_image
+    from facelib.predict import predict_images
 
     params = bench_params(settings.inference_size, settings.inference_batch)
     images, _ = next(iter(make_dataset(eval_pairs, params, training=False)))
@@ -545,7 +546,7 @@ def measure_inference(eval_pairs, settings: Settings) -> dict:
             batch_seconds = median_seconds(lambda m=model: m.predict_on_batch(images),
                                            settings.inference_repeats)
             photo_seconds = median_seconds(
-                lambda m=model: predict_images(m, [read_image(photo)]),
+                lambda m=model: predict_images(m, [load_image(photo)]),
                 settings.inference_repeats)
             results[name] = {"size": settings.inference_size,
                              "batch_size": int(images.shape[0]),

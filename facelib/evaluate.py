@@ -6,21 +6,13 @@ import itertools
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from facelib.data.discover import load_image, load_label_map
 from facelib.data.shards import MANIFEST, read_shards, shard_records
 from facelib.data.sources import is_shards
 from facelib.metrics import confusion_matrix, confusion_metrics
 from facelib.scheme import ClassScheme
-
-
-def read_label_map(path: str | Path) -> np.ndarray:
-    """A single-channel uint8 label map."""
-    labels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if labels is None:
-        raise ValueError(f"{path}: not a readable label map")
-    return labels if labels.ndim == 2 else labels[..., 0]
 
 
 def evaluate_model(model, pairs, params: dict, predictions_dir: Path | None = None) -> dict:
@@ -32,8 +24,8 @@ def evaluate_model(model, pairs, params: dict, predictions_dir: Path | None = No
     """
     from tqdm.auto import tqdm
 
-    from facelib.io import write_with
-    from facelib.predict import _write_png, predict_images
+    from facelib.io import write_png
+    from facelib.predict import predict_images
 
     scheme = ClassScheme.from_params(params["data"]["classes"])
     batch_size = params["eval"]["batch_size"]
@@ -48,8 +40,7 @@ def evaluate_model(model, pairs, params: dict, predictions_dir: Path | None = No
         for stem, mask, predicted in zip(stems, masks, predictions, strict=True):
             confusion += confusion_matrix(scheme.remap(mask), predicted, scheme.n_classes)
             if predictions_dir is not None:
-                write_with(Path(predictions_dir) / f"{stem}.png",
-                           lambda tmp, a=predicted: _write_png(tmp, a))
+                write_png(Path(predictions_dir) / f"{stem}.png", predicted)
     return {"metrics": confusion_metrics(confusion, scheme.names), "confusion": confusion}
 
 
@@ -60,10 +51,8 @@ def evaluated_at(params: dict) -> str:
 
 def samples_of_files(pairs) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
     """(stem, RGB photo, source-id mask) of each pair, read from its files."""
-    from facelib.predict import read_image
-
     for pair in pairs:
-        yield pair.stem, read_image(pair.image), read_label_map(pair.mask)
+        yield pair.stem, load_image(pair.image), load_label_map(pair.mask)
 
 
 def samples_of_shards(pairs) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
@@ -119,7 +108,7 @@ def score_folders(true_dir: str | Path, pred_dir: str | Path, params: dict) -> d
     for stem, mask in read_masks(true_dir, masks, predictions):
         path = predictions[stem]
         truth = scheme.remap(mask)
-        predicted = read_label_map(path)
+        predicted = load_label_map(path)
         if truth.shape != predicted.shape:
             raise UsageError(f"{path}: size {predicted.shape[::-1]} differs from its mask's "
                              f"{truth.shape[::-1]}")
@@ -146,7 +135,7 @@ def read_masks(true_dir: Path, masks: dict[str, Path], stems) -> Iterator[tuple[
             yield example["stem"].decode(), example["mask"]
     else:
         for stem in stems:
-            yield stem, read_label_map(masks[stem])
+            yield stem, load_label_map(masks[stem])
 
 
 def mask_files(folder: Path) -> list[Path]:

@@ -51,12 +51,11 @@ def predict_examples(params: dict, run_dirs: dict[str, Path], count: int) -> Exa
 def read_rows(rows: pd.DataFrame) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """RGB photos and source-id masks of `split.csv` rows, from their files or, when `image`
     names a shard (`.tfrecord`), from the shards."""
-    from facelib.evaluate import read_label_map
-    from facelib.predict import read_image
+    from facelib.data.discover import load_image, load_label_map
 
     if not rows["image"].str.endswith(".tfrecord").any():
-        return ([read_image(path) for path in rows["image"]],
-                [read_label_map(path) for path in rows["mask"]])
+        return ([load_image(path) for path in rows["image"]],
+                [load_label_map(path) for path in rows["mask"]])
     from facelib.data.discover import Pair
     from facelib.data.shards import read_pairs
 
@@ -76,12 +75,10 @@ def example_photos(run_dir: Path, count: int, out_dir: Path) -> list[str]:
         return list(chosen["image"])
     import cv2
 
-    from facelib.io import write_with
-    from facelib.predict import _write_png
+    from facelib.io import write_png
 
     images, _ = read_rows(chosen)
     paths = [Path(out_dir) / f"{stem}.png" for stem in chosen["stem"]]
     for path, image in zip(paths, images, strict=True):
-        bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-        write_with(path, lambda tmp, a=bgr: _write_png(tmp, a))
+        write_png(path, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     return [str(path) for path in paths]

@@ -33,6 +33,16 @@ def write_with(path: str | Path, writer: Callable[[Path], object]) -> Path:
     return Path(path)
 
 
+def write_png(path: str | Path, array) -> Path:
+    """Encode an (H, W) label map or (H, W, 3) BGR picture as PNG at `path`."""
+    import cv2
+
+    ok, encoded = cv2.imencode(".png", array)
+    if not ok:
+        raise OSError(f"{path}: PNG encoding failed")
+    return write_with(path, encoded.tofile)
+
+
 def write_text(path: str | Path, text: str) -> Path:
     return write_with(path, lambda tmp: tmp.write_text(text))
 

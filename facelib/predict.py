@@ -13,23 +13,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from facelib.data.discover import DatasetError, load_image
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 
-
-class UnreadableImageError(ValueError):
-    """A file that is empty or not an image OpenCV can decode."""
-
-
-def read_image(path: str | Path) -> np.ndarray:
-    """RGB uint8 (H, W, 3); grayscale and alpha images become 3 channels."""
-    path = Path(path)
-    if path.stat().st_size == 0:
-        raise UnreadableImageError(f"{path}: empty file")
-    data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if image is None:
-        raise UnreadableImageError(f"{path}: not a readable image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def model_input_size(model) -> int:
@@ -99,7 +86,7 @@ def predict_files(model_path: str, inputs: list[str], out_dir: str, palette=None
     from tqdm.auto import tqdm
 
     from facelib.cli import UsageError
-    from facelib.io import write_with
+    from facelib.io import write_png
     from facelib.models import load_model
     from facelib.viz import overlay
 
@@ -115,27 +102,18 @@ def predict_files(model_path: str, inputs: list[str], out_dir: str, palette=None
     files = expand_inputs(inputs)
     for path in tqdm(files, desc="predict", unit="photo", disable=not sys.stderr.isatty()):
         try:
-            image = read_image(path)
-        except (UnreadableImageError, FileNotFoundError, IsADirectoryError) as e:
-            message = str(e) if isinstance(e, UnreadableImageError) else f"{path}: cannot read"
-            print(f"facelib predict: {message}", file=sys.stderr)
+            image = load_image(path)
+        except DatasetError as e:
+            print(f"facelib predict: {e}", file=sys.stderr)
             failures += 1
             continue
         labels = predict_image(model, image)
         shown = overlay(image, labels, palette)
-        write_with(out / f"{path.stem}.png", lambda tmp, a=labels: _write_png(tmp, a))
-        write_with(out / f"{path.stem}_overlay.png",
-                   lambda tmp, a=shown: _write_png(tmp, cv2.cvtColor(a, cv2.COLOR_RGB2BGR)))
+        write_png(out / f"{path.stem}.png", labels)
+        write_png(out / f"{path.stem}_overlay.png", cv2.cvtColor(shown, cv2.COLOR_RGB2BGR))
     done = len(files) - failures
     print(f"segmented {done} of {len(files)} photo(s) into {out}")
     return 1 if failures else 0
-
-
-def _write_png(path: Path, array: np.ndarray) -> None:
-    ok, encoded = cv2.imencode(".png", array)
-    if not ok:
-        raise OSError(f"{path}: PNG encoding failed")
-    encoded.tofile(path)
 
 
 def run_palette(model_path: Path) -> np.ndarray:

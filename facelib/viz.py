@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from facelib.data.discover import load_image, load_label_map
 from facelib.io import atomic_path
 from facelib.scheme import ClassScheme
 
@@ -51,20 +52,6 @@ def legend_handles(scheme: ClassScheme) -> list[Patch]:
     """One coloured patch per training class, named, for `fig.legend(handles=...)`."""
     return [Patch(facecolor=np.asarray(color) / 255, edgecolor="0.4", label=name)
             for name, color in zip(scheme.names, scheme.colors, strict=True)]
-
-
-def read_rgb(path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"{path}: not a readable image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-def read_labels(path) -> np.ndarray:
-    labels = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if labels is None or labels.ndim != 2:
-        raise ValueError(f"{path}: not a single-channel label map")
-    return labels
 
 
 def dataset_pairs(root) -> list[tuple[str, Path, Path]]:
@@ -140,8 +127,8 @@ def show_samples(dataset_dir_or_pairs, scheme: ClassScheme, n: int = 8, cols: in
                              layout="constrained", squeeze=False)
     palette = scheme.palette()
     for ax, (stem, image, mask) in zip(axes.flat, chosen, strict=False):
-        labels = scheme.remap(mask if isinstance(mask, np.ndarray) else read_labels(mask))
-        image = image if isinstance(image, np.ndarray) else read_rgb(image)
+        labels = scheme.remap(mask if isinstance(mask, np.ndarray) else load_label_map(mask))
+        image = image if isinstance(image, np.ndarray) else load_image(image)
         ax.imshow(sample_tile(image, labels, palette, size))
         ax.set_title(stem, fontsize="small")
         ax.set_axis_off()
@@ -201,7 +188,7 @@ def show_overlays(paths, cols: int = 2) -> Figure:
     fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 4 * rows), squeeze=False,
                              layout="constrained")
     for ax, path in zip(axes.flat, paths, strict=False):
-        ax.imshow(read_rgb(path))
+        ax.imshow(load_image(path))
         ax.set_title(path.name, fontsize="small")
         ax.set_axis_off()
     for ax in axes.flat[len(paths):]:

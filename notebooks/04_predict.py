@@ -72,12 +72,11 @@ status = predict_files(str(model_path), photos, str(predictions_dir))
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from facelib.evaluate import read_label_map
-from facelib.predict import read_image
+from facelib.data.discover import load_image, load_label_map
 
 for photo in photos:
-    labels = read_label_map(predictions_dir / f"{Path(photo).stem}.png")
-    print(f"{Path(photo).name}: photo {read_image(photo).shape[:2]}, label map {labels.shape}")
+    labels = load_label_map(predictions_dir / f"{Path(photo).stem}.png")
+    print(f"{Path(photo).name}: photo {load_image(photo).shape[:2]}, label map {labels.shape}")
 
 # %%
 show_overlays([predictions_dir / f"{Path(p).stem}_overlay.png" for p in photos])
