@@ -41,3 +41,21 @@ def test_perfect_prediction_scores_one():
     metrics = confusion_metrics(confusion_matrix(truth, truth, 8), NAMES)
     assert metrics["mean"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "iou": 1.0}
     assert metrics["classes"] == NAMES
+
+
+def test_score_names_an_unreadable_prediction_in_one_line(tmp_path, capsys):
+    import cv2
+
+    from facelib.cli import main
+
+    truth, predicted = tmp_path / "truth", tmp_path / "predicted"
+    truth.mkdir(), predicted.mkdir()
+    mask = np.zeros((20, 30), np.uint8)
+    mask[5:10, 5:10] = 1
+    for stem in ("a", "b"):
+        cv2.imwrite(str(truth / f"{stem}.png"), mask)
+    cv2.imwrite(str(predicted / "a.png"), mask)
+    (predicted / "b.png").write_bytes(b"not a png")
+    assert main(["score", str(truth), str(predicted)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"facelib score: {predicted / 'b.png'}: not a readable image"
