@@ -75,7 +75,7 @@ class Settings:
 
 
 FULL = Settings(train_pairs=256, eval_pairs=32, loader_repeats=3, train_size=256,
-                train_repeats=3, train_steps=5, precision_steps=40, precision_xla=True,
+                train_repeats=3, train_steps=10, precision_steps=40, precision_xla=True,
                 inference_repeats=3)
 QUICK = Settings(train_pairs=64, eval_pairs=16, loader_repeats=2, train_size=128,
                  train_repeats=1, train_steps=3, precision_steps=6, precision_xla=False,

@@ -168,3 +168,35 @@ def test_quick_runs_skip_the_xla_configs_and_float32_always_runs():
     assert "--quick" in bench.skipped_config("float32", True, bench.QUICK)["note"]
     assert bench.skipped_config("float32", False, bench.QUICK) is None
     assert bench.skipped_config("float32", True, bench.FULL) is None
+
+
+def test_readme_performance_table_shows_the_saved_bench_output():
+    """Every figure of the README's table is the one in the bench JSON it names."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    section = (root / "README.md").read_text().split("## Performance")[1].split("\n## ")[0]
+    saved = json.loads((root / re.search(r"docs/bench_[\d-]+\.json", section)[0]).read_text())
+
+    def rate(value):
+        return f"{value:,.0f}" if value >= 100 else f"{value:#.3g}"
+
+    loader, training = saved["loader"], saved["training"]
+    precision = saved["precision"]["configs"]
+    inference = saved["inference"].values()
+    expected = [f"**{saved['loader_speedup']:.3g}x**", f"{saved['loader_speedup_cached']:.0f}x",
+                *(rate(loader[key]) for key in ("facelib_cold_ips", "naive_ips",
+                                                "facelib_cached_ips", "facelib_cold_augmented_ips",
+                                                "facelib_cached_augmented_ips")),
+                *(rate(run[key]) for run in training.values()
+                  for key in ("pipeline_ips", "in_memory_ips")),
+                *(f"| {run['pipeline_vs_memory']:.2f} |" for run in training.values()),
+                *(rate(config["ips"]) for config in precision.values() if config["ips"]),
+                *(f"{config['mean_iou']:.3f}" for config in precision.values() if config["ips"]),
+                *(f"{config['step_slowdown']:.0f}x" for config in precision.values()
+                  if not config["ips"]),
+                *(rate(run["batch_ips"]) for run in inference),
+                *(rate(run["large_photo_ms"]) for run in inference)]
+    missing = [figure for figure in expected if figure not in section]
+    assert not missing, f"README performance section lacks {missing}"
