@@ -180,6 +180,17 @@ def bench_params(size: int, batch_size: int, augment: dict | None = None, **trai
 
 # --- 1. loader -----------------------------------------------------------------------------
 
+def naive_photo(path, size: int) -> np.ndarray:
+    """The reference's photo: OpenCV read, RGB, bilinear resize to S x S."""
+    image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    return cv2.resize(image, (size, size))
+
+
+def naive_mask(path, size: int) -> np.ndarray:
+    """The reference's mask: OpenCV grayscale read, nearest resize to S x S (source ids)."""
+    return cv2.resize(cv2.imread(str(path), 0), (size, size), interpolation=cv2.INTER_NEAREST)
+
+
 def naive_batches(pairs, size: int, batch_size: int, n_classes: int, lut: np.ndarray):
     """(images uint8 (B, S, S, 3), one-hot float32 (B, S, S, C)) batches, the reference's way:
     one pair at a time in Python with OpenCV, one-hot per image, batch built with np.array."""
@@ -188,13 +199,8 @@ def naive_batches(pairs, size: int, batch_size: int, n_classes: int, lut: np.nda
     for start in range(0, len(pairs), batch_size):
         images, targets = [], []
         for pair in pairs[start:start + batch_size]:
-            image = cv2.imread(str(pair.image))
-            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-            image = cv2.resize(image, (size, size))
-            mask = cv2.imread(str(pair.mask), 0)
-            mask = cv2.resize(mask, (size, size), interpolation=cv2.INTER_NEAREST)
-            mask = lut[mask]
-            images.append(image)
+            images.append(naive_photo(pair.image, size))
+            mask = lut[naive_mask(pair.mask, size)]
             targets.append(tf.keras.utils.to_categorical(mask, n_classes))
         yield np.array(images), np.array(targets)
 
@@ -220,16 +226,14 @@ def profile_loaders(pairs, size: int, n_classes: int, lut: np.ndarray) -> dict:
     """
     import tensorflow as tf
 
-    from facelib.data.pipeline import decode_photo
-
-    def naive_photo(pair):
-        image = cv2.cvtColor(cv2.imread(str(pair.image)), cv2.COLOR_BGR2RGB)
-        return pair, cv2.resize(image, (size, size))
-
-    def naive_mask(value):
-        pair, _ = value
-        return cv2.resize(cv2.imread(str(pair.mask), 0), (size, size),
-                          interpolation=cv2.INTER_NEAREST)
+    from facelib.data.pipeline import (
+        decode_mask,
+        decode_photo,
+        one_hot,
+        resize_mask,
+        resize_photo,
+        training_ids,
+    )
 
     def graph(function, *shapes_and_dtypes):  # a TensorFlow stage runs as in tf.data
         return tf.function(function, input_signature=[tf.TensorSpec(shape, dtype)
@@ -238,15 +242,13 @@ def profile_loaders(pairs, size: int, n_classes: int, lut: np.ndarray) -> dict:
     path, image = ([], tf.string), ([None, None, None], tf.uint8)
     table = tf.constant(lut)
     photo_decode = graph(lambda p: decode_photo(tf.io.read_file(p), size), path)
-    photo_resize = graph(lambda i: tf.image.resize(i, (size, size), method="area"), image)
-    mask_decode = graph(lambda p: tf.io.decode_image(tf.io.read_file(p),
-                                                     expand_animations=False), path)
-    mask_resize = graph(lambda m: tf.gather(table, tf.cast(
-        tf.image.resize(m[..., :1], (size, size), method="nearest"), tf.int32)), image)
-    one_hot = graph(lambda m: tf.one_hot(m[..., 0], n_classes), image)
+    photo_resize = graph(lambda i: resize_photo(i, size, "area"), image)
+    mask_decode = graph(lambda p: decode_mask(tf.io.read_file(p)), path)
+    mask_resize = graph(lambda m: training_ids(resize_mask(m, size), table), image)
+    mask_one_hot = graph(lambda m: one_hot(m, n_classes), image)
     naive = {
-        "photo_decode_resize": naive_photo,
-        "mask_decode_resize": naive_mask,
+        "photo_decode_resize": lambda pair: (pair, naive_photo(pair.image, size)),
+        "mask_decode_resize": lambda value: naive_mask(value[0].mask, size),
         "one_hot": lambda mask: tf.keras.utils.to_categorical(lut[mask], n_classes),
     }
     facelib = {
@@ -254,7 +256,7 @@ def profile_loaders(pairs, size: int, n_classes: int, lut: np.ndarray) -> dict:
         "photo_resize": lambda value: (value[0], photo_resize(value[1])),
         "mask_decode": lambda value: mask_decode(str(value[0].mask)),
         "mask_resize": mask_resize,
-        "one_hot": one_hot,
+        "one_hot": mask_one_hot,
     }
     stage_milliseconds(pairs[:1], naive)  # warm-up
     stage_milliseconds(pairs[:1], facelib)

@@ -66,7 +66,7 @@ def make_dataset(
         samples = shard_samples(pairs, scheme, shuffle_seed, hint)
     else:
         samples = folder_samples(pairs, data, scheme, shuffle_seed, hint)
-    dataset = batches(samples, len(pairs), params, training, cache, batch_size)
+    dataset = batches(samples, len(pairs), params, scheme, training, cache, batch_size)
     policy = tf.data.experimental.AutoShardPolicy
     return with_auto_shard_policy(dataset, policy.HINT if hint else policy.OFF)
 
@@ -103,7 +103,7 @@ def shard_samples(pairs: list[Pair], scheme: ClassScheme,
     table = tf.constant(scheme.lookup_table())
 
     def remap(example):
-        return example["image"], tf.gather(table, tf.cast(example["mask"][..., None], tf.int32))
+        return example["image"], training_ids(example["mask"][..., None], table)
 
     dataset = read_pairs(pairs, shard_hint)
     dataset = dataset.map(remap, num_parallel_calls=AUTOTUNE, deterministic=True)
@@ -113,11 +113,10 @@ def shard_samples(pairs: list[Pair], scheme: ClassScheme,
     return dataset
 
 
-def batches(samples: tf.data.Dataset, count: int, params: dict, training: bool, cache: bool,
-            batch_size: int) -> tf.data.Dataset:
+def batches(samples: tf.data.Dataset, count: int, params: dict, scheme: ClassScheme,
+            training: bool, cache: bool, batch_size: int) -> tf.data.Dataset:
     """(uint8 image, uint8 training-id mask) samples, `count` of them -> cache (then, when
     training, shuffle) -> batch -> augment (training) -> one-hot -> prefetch."""
-    scheme = ClassScheme.from_params(params["data"]["classes"])
     if cache:
         samples = samples.cache()
         if training:
@@ -151,15 +150,32 @@ def load_pair_function(size: int, image_resize: str, scheme: ClassScheme):
     table = tf.constant(scheme.lookup_table())
 
     def load_pair(image_path, mask_path):
-        image = decode_photo(tf.io.read_file(image_path), size)
-        image = tf.image.resize(image, (size, size), method=image_resize)
-        image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
-        mask = tf.io.decode_image(tf.io.read_file(mask_path), expand_animations=False)
-        mask = tf.image.resize(mask[..., :1], (size, size), method="nearest")
-        mask = tf.gather(table, tf.cast(mask, tf.int32))
-        return image, mask
+        image = resize_photo(decode_photo(tf.io.read_file(image_path), size), size, image_resize)
+        mask = decode_mask(tf.io.read_file(mask_path))
+        return image, training_ids(resize_mask(mask, size), table)
 
     return load_pair
+
+
+def resize_photo(image, size: int, method: str) -> tf.Tensor:
+    """uint8 (S, S, 3) from a decoded photo, resized with `method` (`data.image_resize`)."""
+    image = tf.image.resize(image, (size, size), method=method)
+    return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+
+
+def decode_mask(contents) -> tf.Tensor:
+    """A mask file's bytes as decoded, (H, W, channels); the first channel holds the ids."""
+    return tf.io.decode_image(contents, expand_animations=False)
+
+
+def resize_mask(mask, size: int) -> tf.Tensor:
+    """(S, S, 1) of the mask's first channel, nearest: ids are never blended."""
+    return tf.image.resize(mask[..., :1], (size, size), method="nearest")
+
+
+def training_ids(mask, table) -> tf.Tensor:
+    """Source ids -> uint8 training ids through `table` (`ClassScheme.lookup_table`)."""
+    return tf.gather(table, tf.cast(mask, tf.int32))
 
 
 def decode_photo(contents, size: int) -> tf.Tensor:
@@ -283,7 +299,11 @@ def one_hot_function(n_classes: int):
     """(images, masks) -> (float32 images, float32 one-hot of depth `n_classes`)."""
 
     def to_one_hot(images, masks):
-        onehot = tf.one_hot(tf.cast(masks[..., 0], tf.int32), depth=n_classes, dtype=tf.float32)
-        return tf.cast(images, tf.float32), onehot
+        return tf.cast(images, tf.float32), one_hot(masks, n_classes)
 
     return to_one_hot
+
+
+def one_hot(masks, n_classes: int) -> tf.Tensor:
+    """float32 one-hot (..., C) of training-id masks (..., 1)."""
+    return tf.one_hot(tf.cast(masks[..., 0], tf.int32), depth=n_classes, dtype=tf.float32)

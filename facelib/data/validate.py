@@ -28,6 +28,7 @@ from facelib.data.discover import (
     dataset_folders,
     decode,
     list_folder,
+    load_label_map,
     read_file,
     subject_of,
 )
@@ -195,8 +196,7 @@ def class_pixel_counts(
     Masks are read one at a time in parallel threads; an unreadable mask raises DatasetError.
     """
     def fractions(pair: Pair) -> dict:
-        labels = as_label_map(pair.mask, decode(pair.mask, read_file(pair.mask)))
-        return class_fractions(pair, labels, scheme)
+        return class_fractions(pair, load_label_map(pair.mask), scheme)
 
     return fractions_table(_parallel(fractions, pairs, workers, progress, "class pixels"), scheme)
 
@@ -204,7 +204,7 @@ def class_pixel_counts(
 def class_fractions(pair: Pair, labels: np.ndarray, scheme: ClassScheme) -> dict:
     """A row of `class_pixel_counts`: the pair's names, the size of its source-id `labels`,
     and the share of their pixels in each training class."""
-    counts = np.bincount(scheme.lookup_table()[labels].ravel(), minlength=256)
+    counts = np.bincount(scheme.remap(labels).ravel(), minlength=256)
     row = {"stem": pair.stem, "subject": pair.subject, "folder": pair.folder,
            "height": labels.shape[0], "width": labels.shape[1]}
     return row | dict(zip(scheme.names, counts[: scheme.n_classes] / labels.size, strict=True))
