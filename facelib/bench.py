@@ -111,7 +111,7 @@ def median_seconds(action, repeats: int) -> float:
 def bench_dataset(settings: Settings, progress: bool) -> Path:
     """The bench's dataset folder (reference layout), made on first use."""
     from facelib.data.synth import GENERATOR_VERSION, make_synthetic_dataset
-    from facelib.params import resolve_path
+    from facelib.core.params import resolve_path
 
     name = (f"train{settings.train_pairs}_val{settings.eval_pairs}_seed{settings.seed}"
             f"_x{PHOTO_SCALE}_v{GENERATOR_VERSION}")
@@ -167,7 +167,7 @@ def photo_sides(pairs) -> dict:
 
 def bench_params(size: int, batch_size: int, augment: dict | None = None, **train) -> dict:
     """facelib's defaults at `size` and `batch_size` (and other `train` settings)."""
-    from facelib.params import load_defaults
+    from facelib.core.params import load_defaults
 
     params = load_defaults()
     params["data"]["image_size"] = size
@@ -282,7 +282,7 @@ def compare_loaders(pairs, size: int, batch_size: int, repeats: int) -> dict:
     """Images/s of the naive loader and of facelib's pipeline, cold and cached, with medians
     over `repeats` interleaved passes; the speedups compare facelib without augmentation."""
     from facelib.data.pipeline import make_dataset
-    from facelib.scheme import ClassScheme
+    from facelib.core.scheme import ClassScheme
 
     plain = bench_params(size, batch_size, augment=NO_AUGMENT)
     augmented = bench_params(size, batch_size)
@@ -360,8 +360,8 @@ def measure_training(pairs, settings: Settings) -> dict:
     import tensorflow as tf
 
     from facelib.models import build_model
-    from facelib.params import model_name
-    from facelib.training import compile_model, configure_tensorflow
+    from facelib.core.params import model_name
+    from facelib.engine.training import compile_model, configure_tensorflow
 
     params = bench_params(settings.train_size, settings.train_batch)
     results = {}
@@ -384,15 +384,15 @@ def measure_training(pairs, settings: Settings) -> dict:
 # --- 3. precision and XLA ------------------------------------------------------------------
 
 def mean_iou(model, pairs, params: dict) -> float:
-    """Mean IoU over the classes of `pairs` at the model's size (facelib.metrics).
+    """Mean IoU over the classes of `pairs` at the model's size (facelib.models.metrics).
 
     BatchNorm normalises with each batch's own statistics: after a few dozen steps its moving
     averages are still near their initial values, and with them any model predicts background
     everywhere (a mean IoU of the background's alone over 8 classes).
     """
     from facelib.data.pipeline import make_dataset
-    from facelib.metrics import confusion_matrix, confusion_metrics
-    from facelib.scheme import ClassScheme
+    from facelib.models.metrics import confusion_matrix, confusion_metrics
+    from facelib.core.scheme import ClassScheme
 
     scheme = ClassScheme.from_params(params["data"]["classes"])
     confusion = np.zeros((scheme.n_classes, scheme.n_classes), dtype=np.int64)
@@ -437,7 +437,7 @@ def train_config(spec, train_pairs, eval_pairs, params: dict, steps: int,
     import tensorflow as tf
 
     from facelib.models import build_model
-    from facelib.training import compile_model, configure_tensorflow
+    from facelib.engine.training import compile_model, configure_tensorflow
 
     tf.keras.backend.clear_session()
     configure_tensorflow(params)
@@ -476,7 +476,7 @@ def recommend_precision(configs: dict, baseline: str = "float32") -> str:
 def measure_precision(train_pairs, eval_pairs, settings: Settings) -> dict:
     """Part 3 on the first reference architecture, with op determinism off for every config
     (XLA has no deterministic max-pool gradient); run it before anything turns it on."""
-    from facelib.params import load_defaults, model_name
+    from facelib.core.params import load_defaults, model_name
 
     spec = load_defaults()["models"][0]
     configs: dict[str, dict] = {}
@@ -532,8 +532,8 @@ def measure_inference(eval_pairs, settings: Settings) -> dict:
     from facelib.data.discover import load_image
     from facelib.data.pipeline import make_dataset
     from facelib.models import build_model
-    from facelib.params import model_name
-    from facelib.predict import predict_images
+    from facelib.core.params import model_name
+    from facelib.engine.predict import predict_images
 
     params = bench_params(settings.inference_size, settings.inference_batch)
     images, _ = next(iter(make_dataset(eval_pairs, params, training=False)))

@@ -46,11 +46,11 @@ eval = {"batch_size": 8, "example_count": 3}
 
 # %%
 import facelib
-from facelib import charts
+from facelib.reports import charts
 from facelib.data.discover import split_pairs, split_summary, subjects_overlap
 from facelib.data.sources import class_shares, data_report, dataset_root, load_pairs, sample_pairs
-from facelib.scheme import SOURCE_NAMES, ClassScheme
-from facelib.viz import show_samples
+from facelib.core.scheme import SOURCE_NAMES, ClassScheme
+from facelib.reports.viz import show_samples
 
 params = facelib.load_params(profile=profile, seed=seed, output_dir=output_dir, data=data,
                              models=models, model=model, train=train, eval=eval)

@@ -48,9 +48,9 @@ force = False
 import pandas as pd
 
 import facelib
-from facelib import charts
-from facelib.metrics import metrics_table
-from facelib.scheme import ClassScheme
+from facelib.reports import charts
+from facelib.models.metrics import metrics_table
+from facelib.core.scheme import ClassScheme
 
 params = facelib.load_params(profile=profile, seed=seed, output_dir=output_dir, data=data,
                              models=models, model=model, train=train, eval=eval)
@@ -98,8 +98,8 @@ charts.plot_per_class_iou(run.metrics, colors=scheme.colors)
 # image | ground truth | prediction, for the first frame of the first test subjects.
 
 # %%
-from facelib.examples import predict_examples
-from facelib.viz import show_predictions
+from facelib.reports.examples import predict_examples
+from facelib.reports.viz import show_predictions
 
 examples = predict_examples(params, {run.name: run.run_dir}, params["eval"]["example_count"])
 show_predictions(examples.images, examples.truths, examples.predictions[run.name], scheme,

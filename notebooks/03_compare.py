@@ -41,12 +41,12 @@ eval = {"batch_size": 8, "example_count": 3}
 
 # %%
 import facelib
-from facelib import charts, compare
-from facelib.examples import predict_examples
-from facelib.io import write_text
-from facelib.params import output_dir as profile_output_dir
-from facelib.scheme import ClassScheme
-from facelib.viz import save_figure, show_model_predictions
+from facelib.reports import charts, compare
+from facelib.reports.examples import predict_examples
+from facelib.core.io import write_text
+from facelib.core.params import output_dir as profile_output_dir
+from facelib.core.scheme import ClassScheme
+from facelib.reports.viz import save_figure, show_model_predictions
 
 params = facelib.load_params(profile=profile, seed=seed, output_dir=output_dir, data=data,
                              models=models, model=model, train=train, eval=eval)

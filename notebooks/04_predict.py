@@ -48,11 +48,11 @@ photos_dir = None
 from pathlib import Path
 
 import facelib
-from facelib import compare
-from facelib.examples import example_photos
-from facelib.params import output_dir as profile_output_dir
-from facelib.predict import expand_inputs, predict_files
-from facelib.viz import show_overlays
+from facelib.reports import compare
+from facelib.reports.examples import example_photos
+from facelib.core.params import output_dir as profile_output_dir
+from facelib.engine.predict import expand_inputs, predict_files
+from facelib.reports.viz import show_overlays
 
 params = facelib.load_params(profile=profile, seed=seed, output_dir=output_dir, data=data,
                              models=models, model=model, train=train, eval=eval)

@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from facelib.cli import UsageError, main
+from facelib.app.cli import main
+from facelib.core.errors import UsageError
 from facelib.data.convert import convert, convert_dataset
 
 CELEBA_IDS = (0, 1, 2, 2001)  # 2001 lives in annotation folder 1

@@ -19,7 +19,7 @@ MODELS = ["pspnet_resnet50", "deeplabv3plus_efficientnetb0"]
 
 
 def facelib_cli(*args, check=True):
-    done = subprocess.run([sys.executable, "-m", "facelib.cli", *map(str, args)],
+    done = subprocess.run([sys.executable, "-m", "facelib.app.cli", *map(str, args)],
                           capture_output=True, text=True, cwd=ROOT)
     if check and done.returncode != 0:
         raise AssertionError(f"facelib {' '.join(map(str, args))} failed:\n{done.stderr}")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from facelib.losses import build_loss, build_metrics
+from facelib.models.losses import build_loss, build_metrics
 from facelib.models import sm
 
 N_CLASSES = 8

@@ -5,7 +5,7 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from facelib.params import load_params
+from facelib.core.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from facelib.params import ParamsError, load_params, output_dir, params_for_model, parse_overrides
+from facelib.core.params import ParamsError, load_params, output_dir, params_for_model, parse_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = sorted((ROOT / "params").glob("*.yaml"))
@@ -89,7 +89,7 @@ def test_check_is_fast_and_needs_no_tensorflow(tmp_path):
     path = tmp_path / "typo.yaml"
     path.write_text("models: [{architecture: unet, backbone: efficientnetb9}]\n")
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "facelib.cli", "check", str(path)],
+    done = subprocess.run([sys.executable, "-m", "facelib.app.cli", "check", str(path)],
                           capture_output=True, text=True, cwd=ROOT)
     assert time.perf_counter() - start < 5
     assert done.returncode == 2

@@ -8,8 +8,8 @@ from data_fixtures import make_dataset_folder, random_image, striped_mask, write
 
 from facelib.data.discover import find_pairs
 from facelib.data.pipeline import make_dataset
-from facelib.params import load_defaults
-from facelib.scheme import ClassScheme
+from facelib.core.params import load_defaults
+from facelib.core.scheme import ClassScheme
 
 NO_AUGMENT = {"hflip": False, "rotate_degrees": 0.0, "scale": 0.0, "brightness": 0.0,
               "contrast": 0.0}

@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from facelib.cli import UsageError, main
+from facelib.app.cli import main
+from facelib.core.errors import UsageError
 from facelib.data.shards import read_shards, shard_files, shard_records, write_shards
 
 SIZE = 32
@@ -71,8 +72,8 @@ def test_examples_read_back_as_the_folder_pipeline_sees_the_pairs(shards):
     import tensorflow as tf
 
     from facelib.data.pipeline import load_pair_function
-    from facelib.params import load_defaults
-    from facelib.scheme import ClassScheme
+    from facelib.core.params import load_defaults
+    from facelib.core.scheme import ClassScheme
 
     root, out, _ = shards
     scheme = ClassScheme.from_params(load_defaults()["data"]["classes"])
@@ -112,8 +113,8 @@ def test_folder_and_stems_select_examples(shards):
 def test_a_keras_model_trains_a_step_on_shard_batches(shards):
     import tensorflow as tf
 
-    from facelib.params import load_defaults
-    from facelib.scheme import ClassScheme
+    from facelib.core.params import load_defaults
+    from facelib.core.scheme import ClassScheme
 
     _, out, _ = shards
     scheme = ClassScheme.from_params(load_defaults()["data"]["classes"])

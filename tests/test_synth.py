@@ -19,8 +19,8 @@ from facelib.data.synth import (
     random_look,
     random_pose,
 )
-from facelib.params import load_defaults
-from facelib.scheme import N_SOURCE_IDS, ClassScheme
+from facelib.core.params import load_defaults
+from facelib.core.scheme import N_SOURCE_IDS, ClassScheme
 
 SCHEME = ClassScheme.from_params(load_defaults()["data"]["classes"])
 
@@ -225,6 +225,6 @@ def test_plan_splits_subjects_apart():
 
 
 def test_no_tensorflow_import():
-    code = ("import sys, facelib.data.synth, facelib.viz; "
+    code = ("import sys, facelib.data.synth, facelib.reports.viz; "
             "sys.exit('tensorflow' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

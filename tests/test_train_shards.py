@@ -15,11 +15,11 @@ import yaml
 from data_fixtures import make_dataset_folder
 from test_convert import write_celebamask_hq, write_lapa
 
-from facelib.cli import main
+from facelib.app.cli import main
 from facelib.data.convert import convert
 from facelib.data.shards import shard_files, shard_pairs, write_shards
 from facelib.data.validate import validate_dataset
-from facelib.params import load_params
+from facelib.core.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = ROOT / "params/quick.yaml"
@@ -53,7 +53,7 @@ def train(params: dict, tmp_path: Path) -> Path:
         return run.run_dir
     path = tmp_path / "shards.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False))
-    done = subprocess.run([sys.executable, "-m", "facelib.cli", "train", str(path)],
+    done = subprocess.run([sys.executable, "-m", "facelib.app.cli", "train", str(path)],
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     return Path(params["output_dir"]) / "runs/deeplabv3plus_resnet18"
@@ -70,7 +70,7 @@ def score(true_dir: Path, pred_dir: Path, capsys) -> dict:
 @pytest.mark.parametrize("source, strategy", [("celebamask-hq", "default"),
                                               ("lapa", "multiworker")])
 def test_converted_dataset_trains_a_step_from_its_shards(source, strategy, tmp_path, capsys):
-    from facelib.examples import example_photos, test_pairs
+    from facelib.reports.examples import example_photos, test_pairs
 
     data = tmp_path / "data"
     assert convert(source, WRITERS[source](tmp_path / "src"), data, progress=False).problems == []
@@ -230,7 +230,7 @@ def test_data_analysis_reads_shards_as_it_reads_their_folder(tmp_path):
     import papermill
 
     from facelib.data.sources import class_shares, data_report, load_pairs, sample_pairs
-    from facelib.scheme import ClassScheme
+    from facelib.core.scheme import ClassScheme
 
     data, shards = make_folder_and_shards(tmp_path, bad="s04_1")
     folder, sharded = source_params("folder", data), source_params("shards", shards)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from facelib.params import load_defaults
-from facelib.scheme import ClassScheme
-from facelib.viz import (
+from facelib.core.params import load_defaults
+from facelib.core.scheme import ClassScheme
+from facelib.reports.viz import (
     colorize,
     dataset_pairs,
     legend_handles,

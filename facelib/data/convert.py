@@ -2,7 +2,7 @@
 
 `facelib convert FORMAT SRC OUT` writes `OUT/{train,val}/{image,seg}/STEM.{jpg,png}`: photos
 as JPEG and masks as single-channel uint8 PNG label maps of the reference's source ids
-(`facelib.scheme.SOURCE_NAMES`). Stems are `SUBJECT_FRAME`; facelib's grouped split keeps
+(`facelib.core.scheme.SOURCE_NAMES`). Stems are `SUBJECT_FRAME`; facelib's grouped split keeps
 the pairs of a subject (the part before the first underscore) in one split.
 
 Every format behaves the same way: a progress bar, pairs converted in parallel threads, each
@@ -80,8 +80,8 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from facelib.cli import UsageError
-from facelib.io import atomic_path, write_json, write_text
+from facelib.core.errors import UsageError
+from facelib.core.io import atomic_path, write_json, write_text
 
 FORMATS = ("celebamask-hq", "lapa")
 FOLDERS = ("train", "val")

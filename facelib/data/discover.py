@@ -2,7 +2,7 @@
 
 Layout: `ROOT/{train,val}/{image,seg}/STEM.ext`; an image and its mask share a stem, and
 `.jpg`, `.jpeg` and `.png` are accepted in any letter case. Masks are label maps of source
-ids (see `facelib.scheme`). Only numpy and OpenCV here, so the CLI stays fast.
+ids (see `facelib.core.scheme`). Only numpy and OpenCV here, so the CLI stays fast.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facelib.errors import FacelibError
+from facelib.core.errors import FacelibError
 
 FOLDERS = ("train", "val")
 IMAGE_FOLDER, MASK_FOLDER = "image", "seg"

@@ -20,7 +20,7 @@ import math
 import tensorflow as tf
 
 from facelib.data.discover import DatasetError, Pair
-from facelib.scheme import ClassScheme
+from facelib.core.scheme import ClassScheme
 
 AUTOTUNE = tf.data.AUTOTUNE
 JPEG_SIGNATURE = b"\xff\xd8\xff"

@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from facelib.io import atomic_path
+from facelib.core.io import atomic_path
 
 PAIRS_PER_SUBJECT = 4
 VAL_EVERY = 5  # every fifth subject goes to val/

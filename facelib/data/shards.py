@@ -38,8 +38,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from facelib.cli import UsageError
-from facelib.io import atomic_path, write_json
+from facelib.core.errors import UsageError
+from facelib.core.io import atomic_path, write_json
 
 MANIFEST = "shards.json"
 IMAGE_RESIZE = ("area", "bilinear")

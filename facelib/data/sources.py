@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from facelib.errors import FacelibError
-from facelib.params import ParamsError, resolve_path
+from facelib.core.errors import FacelibError
+from facelib.core.params import ParamsError, resolve_path
 
 
 def is_shards(params: dict) -> bool:
@@ -93,7 +93,7 @@ def sample_pairs(params: dict, pairs: list, n: int, seed: int) -> list:
     if not is_shards(params):
         return pairs
     from facelib.data.shards import read_pairs
-    from facelib.viz import sample_indices
+    from facelib.reports.viz import sample_indices
 
     chosen = [pairs[i] for i in sample_indices(len(pairs), n, seed)]
     return [(e["stem"].decode(), e["image"], e["mask"])
@@ -110,7 +110,7 @@ def load_splits(params: dict, skipped_report: Path | None = None) -> dict:
     `on_bad_sample` says.
     """
     from facelib.data.discover import split_pairs
-    from facelib.scheme import ClassScheme
+    from facelib.core.scheme import ClassScheme
 
     root = dataset_root(params)
     scheme = ClassScheme.from_params(params["data"]["classes"])
@@ -122,7 +122,7 @@ def load_splits(params: dict, skipped_report: Path | None = None) -> dict:
         bad = set(report.bad_stems())
         pairs = [p for p in pairs if p.stem not in bad]
         if skipped_report is not None:
-            from facelib.io import write_text
+            from facelib.core.io import write_text
 
             write_text(skipped_report, report.summary() + "\n")
     return split_pairs(pairs, params["data"]["split"])

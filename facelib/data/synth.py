@@ -5,7 +5,7 @@ pupil, eyelids), eyebrows, a shaded nose, lips and sometimes an open mouth, hair
 hide the forehead and ears, glasses on about one subject in six, and now and then a hat,
 a scarf or a bald crown, in front of a cluttered background, with lighting, blur, noise and
 JPEG compression. Each part is one polygon in face coordinates, painted in z-order into the
-photo (anti-aliased) and into the mask (hard labels, source ids as in `facelib.scheme`).
+photo (anti-aliased) and into the mask (hard labels, source ids as in `facelib.core.scheme`).
 
 Left and right are the person's own: the person's left eye, eyebrow, eyelid and ear (ids 4,
 2, 11, 13) appear on the image's right side; a horizontal flip swaps them.
@@ -639,7 +639,7 @@ def ensure_synthetic(params: dict, progress: bool | None = None) -> Path:
     It lives in `cache_dir/train{N}_val{M}_seed{S}_v{GENERATOR_VERSION}`; when two processes
     make it at once, the first rename wins and the other's copy is discarded.
     """
-    from facelib.params import resolve_path
+    from facelib.core.params import resolve_path
 
     spec = params["data"]["synthetic"]
     name = f"train{spec['train']}_val{spec['val']}_seed{spec['seed']}_v{GENERATOR_VERSION}"

@@ -32,7 +32,7 @@ from facelib.data.discover import (
     read_file,
     subject_of,
 )
-from facelib.scheme import ClassScheme
+from facelib.core.scheme import ClassScheme
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class ValidationReport:
 
 
 def default_scheme() -> ClassScheme:
-    from facelib.params import load_defaults
+    from facelib.core.params import load_defaults
 
     return ClassScheme.from_params(load_defaults()["data"]["classes"])
 

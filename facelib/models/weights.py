@@ -13,7 +13,7 @@ from pathlib import Path
 
 from classification_models.weights import WEIGHTS_COLLECTION
 
-from facelib.errors import FacelibError
+from facelib.core.errors import FacelibError
 
 GITHUB = "https://github.com"
 FCHOLLET = f"{GITHUB}/fchollet/deep-learning-models/releases/download"

@@ -59,7 +59,7 @@ def predict_image(model, image: np.ndarray) -> np.ndarray:
 
 def resolve_model_path(path: str | Path) -> Path:
     """A model file, or a run folder holding `model.keras`."""
-    from facelib.training import MODEL_FILE
+    from facelib.engine.training import MODEL_FILE
 
     path = Path(path)
     if path.is_dir():
@@ -85,10 +85,10 @@ def predict_files(model_path: str, inputs: list[str], out_dir: str, palette=None
     """Write `STEM.png` (training ids) and `STEM_overlay.png` per photo; 1 if any failed."""
     from tqdm.auto import tqdm
 
-    from facelib.cli import UsageError
-    from facelib.io import write_png
+    from facelib.app.cli import UsageError
+    from facelib.core.io import write_png
     from facelib.models import load_model
-    from facelib.viz import overlay
+    from facelib.reports.viz import overlay
 
     try:
         model = load_model(resolve_model_path(model_path))
@@ -120,8 +120,8 @@ def run_palette(model_path: Path) -> np.ndarray:
     """The class colours of the run that made the model (its params.yaml), else the defaults."""
     import yaml
 
-    from facelib.params import load_defaults
-    from facelib.scheme import ClassScheme
+    from facelib.core.params import load_defaults
+    from facelib.core.scheme import ClassScheme
 
     classes = load_defaults()["data"]["classes"]
     for name in ("params.yaml", "params.pending.yaml"):

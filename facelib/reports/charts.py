@@ -1,7 +1,7 @@
 """Charts for the notebooks: learning curves, scores, class distributions.
 
 Each function draws one figure and returns it closed to pyplot, so a notebook shows it once
-(as the cell's value) and can save it (`facelib.viz.save_figure`).
+(as the cell's value) and can save it (`facelib.reports.viz.save_figure`).
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from facelib.io import write_json, write_text
-from facelib.params import model_name, output_dir, project_root
+from facelib.core.io import write_json, write_text
+from facelib.core.params import model_name, output_dir, project_root
 
 KERNEL = "python3"
 PROFILE_MARKER = "profile.json"
@@ -79,7 +79,7 @@ def is_complete(executed: Path, parameters: dict, digest: str) -> bool:
 
 def claim_output_dir(params: dict, force: bool) -> Path:
     """Make sure `output_dir` belongs to this profile; finished results need `force`."""
-    from facelib.cli import UsageError
+    from facelib.app.cli import UsageError
 
     out = output_dir(params)
     marker = out / PROFILE_MARKER

@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from facelib.data.discover import load_image, load_label_map
-from facelib.io import atomic_path
-from facelib.scheme import ClassScheme
+from facelib.core.io import atomic_path
+from facelib.core.scheme import ClassScheme
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 GAP = 4  # pixels between the photo and its overlay in a sample tile
@@ -169,7 +169,7 @@ def show_predictions(images, truths, predictions, scheme: ClassScheme, titles=No
 
 
 def show_model_predictions(examples, scheme: ClassScheme) -> Figure:
-    """image | ground truth | one column per model, for `facelib.examples.Examples`."""
+    """image | ground truth | one column per model, for `facelib.reports.examples.Examples`."""
     models = list(examples.predictions)
     rows = [[image, truth, *(examples.predictions[m][i] for m in models)]
             for i, (image, truth) in enumerate(zip(examples.images, examples.truths,

@@ -10,8 +10,8 @@ import json
 import sys
 from pathlib import Path
 
-from facelib.cli import UsageError
-from facelib.params import load_params
+from facelib.core.errors import UsageError
+from facelib.core.params import load_params
 
 
 def synth(args) -> int:
@@ -45,7 +45,7 @@ def check(args) -> int:
 
 
 def train(args) -> int:
-    from facelib.training import train as train_models
+    from facelib.engine.training import train as train_models
 
     params = load_params(args.params, args.overrides)
     train_models(params, model=args.model, force=args.force)
@@ -53,23 +53,23 @@ def train(args) -> int:
 
 
 def run(args) -> int:
-    from facelib.runner import run_pipeline
+    from facelib.app.runner import run_pipeline
 
     params = load_params(args.params, args.overrides)
     return run_pipeline(params, force=args.force)
 
 
 def predict(args) -> int:
-    from facelib.predict import predict_files
+    from facelib.engine.predict import predict_files
 
     return predict_files(args.model, args.images, args.out)
 
 
 def score(args) -> int:
-    from facelib.evaluate import score_folders
+    from facelib.engine.evaluate import score_folders
 
     params = load_params(args.params) if args.params else load_params()
-    from facelib.metrics import metrics_table
+    from facelib.models.metrics import metrics_table
 
     result = score_folders(args.true_dir, args.pred_dir, params)
     if args.json:
@@ -81,7 +81,7 @@ def score(args) -> int:
 
 
 def notebooks(args) -> int:
-    from facelib.runner import refresh_committed_notebooks
+    from facelib.app.runner import refresh_committed_notebooks
 
     return refresh_committed_notebooks()
 

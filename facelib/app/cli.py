@@ -9,11 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from facelib.errors import FacelibError
-
-
-class UsageError(FacelibError):
-    """A mistake in what the user asked for; printed without a traceback."""
+from facelib.core.errors import FacelibError
 
 
 def _add_params(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from facelib import commands
+    from facelib.app import commands
 
     try:
         return getattr(commands, args.command)(args) or 0

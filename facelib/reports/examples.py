@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from facelib.scheme import ClassScheme
+from facelib.core.scheme import ClassScheme
 
 
 @dataclass
@@ -34,8 +34,8 @@ def example_pairs(run_dir: Path, count: int) -> pd.DataFrame:
 def predict_examples(params: dict, run_dirs: dict[str, Path], count: int) -> Examples:
     """`count` fixed test images (see `example_pairs`), their truth and each run's prediction."""
     from facelib.models import load_model
-    from facelib.predict import predict_images
-    from facelib.training import MODEL_FILE
+    from facelib.engine.predict import predict_images
+    from facelib.engine.training import MODEL_FILE
 
     scheme = ClassScheme.from_params(params["data"]["classes"])
     chosen = example_pairs(next(iter(run_dirs.values())), count)
@@ -75,7 +75,7 @@ def example_photos(run_dir: Path, count: int, out_dir: Path) -> list[str]:
         return list(chosen["image"])
     import cv2
 
-    from facelib.io import write_png
+    from facelib.core.io import write_png
 
     images, _ = read_rows(chosen)
     paths = [Path(out_dir) / f"{stem}.png" for stem in chosen["stem"]]

@@ -11,8 +11,8 @@ import numpy as np
 from facelib.data.discover import load_image, load_label_map
 from facelib.data.shards import MANIFEST, read_shards, shard_records
 from facelib.data.sources import is_shards
-from facelib.metrics import confusion_matrix, confusion_metrics
-from facelib.scheme import ClassScheme
+from facelib.models.metrics import confusion_matrix, confusion_metrics
+from facelib.core.scheme import ClassScheme
 
 
 def evaluate_model(model, pairs, params: dict, predictions_dir: Path | None = None) -> dict:
@@ -24,8 +24,8 @@ def evaluate_model(model, pairs, params: dict, predictions_dir: Path | None = No
     """
     from tqdm.auto import tqdm
 
-    from facelib.io import write_png
-    from facelib.predict import predict_images
+    from facelib.core.io import write_png
+    from facelib.engine.predict import predict_images
 
     scheme = ClassScheme.from_params(params["data"]["classes"])
     batch_size = params["eval"]["batch_size"]
@@ -74,7 +74,7 @@ def write_metrics(folder: Path, metrics: dict, confusion: np.ndarray) -> None:
     """`metrics.json` and `confusion.csv` (rows: true class, columns: predicted class)."""
     import pandas as pd
 
-    from facelib.io import write_json, write_text
+    from facelib.core.io import write_json, write_text
 
     names = metrics["classes"]
     table = pd.DataFrame(confusion, index=pd.Index(names, name="true"), columns=names)
@@ -90,7 +90,7 @@ def score_folders(true_dir: str | Path, pred_dir: str | Path, params: dict) -> d
     shards (their masks, at the shard size: what a run trained on shards predicts). Returns
     the metrics dict (as in metrics.json) plus `n_images`.
     """
-    from facelib.cli import UsageError
+    from facelib.app.cli import UsageError
 
     true_dir, pred_dir = Path(true_dir), Path(pred_dir)
     for folder in (true_dir, pred_dir):

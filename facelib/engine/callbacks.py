@@ -10,7 +10,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from facelib.io import write_json, write_text
+from facelib.core.io import write_json, write_text
 
 
 class EpochHistory(tf.keras.callbacks.Callback):

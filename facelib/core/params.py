@@ -14,11 +14,11 @@ from typing import Any
 
 import yaml
 
-from facelib.errors import FacelibError
+from facelib.core.catalog import ARCHITECTURES, BACKBONES
+from facelib.core.errors import FacelibError
+from facelib.core.scheme import ClassScheme
 
-DEFAULTS_FILE = Path(__file__).with_name("defaults.yaml")
-
-ARCHITECTURES = ("unet", "linknet", "fpn", "pspnet", "deeplabv3plus")
+DEFAULTS_FILE = Path(__file__).parents[1] / "defaults.yaml"
 
 # Keys whose value is one of a fixed set.
 CHOICES = {
@@ -258,8 +258,6 @@ def _check_classes(classes: Any, source: str) -> None:
         if not (isinstance(color, list) and len(color) == 3
                 and all(isinstance(c, int) and 0 <= c <= 255 for c in color)):
             _fail(source, key + ".color", color, "expected [r, g, b] with values 0..255")
-    from facelib.scheme import ClassScheme
-
     try:
         ClassScheme.from_params(classes)
     except ValueError as e:
@@ -269,8 +267,6 @@ def _check_classes(classes: Any, source: str) -> None:
 def _check_models(models: Any, source: str) -> None:
     if not isinstance(models, list) or not models:
         _fail(source, "models", models, "expected a list of {architecture, backbone}")
-    from facelib.models.registry import backbone_names
-
     defaults = load_defaults()
     for i, spec in enumerate(models):
         key = f"models[{i}]"
@@ -281,9 +277,9 @@ def _check_models(models: Any, source: str) -> None:
         if spec["architecture"] not in ARCHITECTURES:
             _fail(source, key + ".architecture", spec["architecture"],
                   f"one of {' | '.join(ARCHITECTURES)}")
-        if spec["backbone"] not in backbone_names():
+        if spec["backbone"] not in BACKBONES:
             _fail(source, key + ".backbone", spec["backbone"],
-                  f"one of {', '.join(backbone_names())}")
+                  f"one of {', '.join(BACKBONES)}")
         for section in ("data", "model", "train"):
             if section in spec:
                 overrides = spec[section]

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from facelib.params import model_name
-from facelib.training import MODEL_FILE, run_dir
+from facelib.core.params import model_name
+from facelib.engine.training import MODEL_FILE, run_dir
 
 
 @dataclass
@@ -74,7 +74,7 @@ def inference_speed(model, image_size: int, batch_size: int, batches: int) -> fl
 def model_costs(runs: list[Run], params: dict) -> pd.DataFrame:
     """Parameter count, input side and inference speed (images/s) of each run's model."""
     from facelib.models import load_model
-    from facelib.predict import model_input_size
+    from facelib.engine.predict import model_input_size
 
     rows = []
     for run in runs:

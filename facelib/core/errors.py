@@ -7,3 +7,7 @@ anything else is a bug and keeps its traceback.
 
 class FacelibError(Exception):
     """A problem with what the user gave facelib, with a message that says how to fix it."""
+
+
+class UsageError(FacelibError):
+    """A mistake in what the user asked for (a path, a file, an argument)."""

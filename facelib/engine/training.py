@@ -20,9 +20,9 @@ from pathlib import Path
 
 import yaml
 
-from facelib.errors import FacelibError
-from facelib.io import write_text
-from facelib.params import ParamsError, model_name, output_dir, params_for_model
+from facelib.core.errors import FacelibError
+from facelib.core.io import write_text
+from facelib.core.params import ParamsError, model_name, output_dir, params_for_model
 
 MODEL_FILE = "model.keras"
 
@@ -146,7 +146,7 @@ def build_optimizer(train_params: dict, steps_per_epoch: int | None = None):
 
 
 def compile_model(model, params: dict, steps_per_epoch: int | None = None) -> None:
-    from facelib.losses import build_loss, build_metrics
+    from facelib.models.losses import build_loss, build_metrics
 
     n_classes = len(params["data"]["classes"])
     model.compile(
@@ -205,7 +205,7 @@ def write_split(splits: dict, path: Path) -> None:
 def _callbacks(params: dict, folder: Path) -> list:
     import tensorflow as tf
 
-    from facelib.callbacks import BestModelSaver, CallbackState, EpochHistory
+    from facelib.engine.callbacks import BestModelSaver, CallbackState, EpochHistory
 
     train_params = params["train"]
     reduce_lr, stop = train_params["reduce_lr"], train_params["early_stopping"]
@@ -228,7 +228,7 @@ def _callbacks(params: dict, folder: Path) -> list:
 
 
 def _evaluate(params: dict, spec: dict, model, splits: dict, folder: Path) -> dict:
-    from facelib.evaluate import evaluate_model, evaluated_at, write_metrics
+    from facelib.engine.evaluate import evaluate_model, evaluated_at, write_metrics
 
     result = evaluate_model(model, splits["test"], params,
                             predictions_dir=folder / "test_predictions")
