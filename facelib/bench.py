@@ -110,8 +110,8 @@ def median_seconds(action, repeats: int) -> float:
 
 def bench_dataset(settings: Settings, progress: bool) -> Path:
     """The bench's dataset folder (reference layout), made on first use."""
-    from facelib.data.synth import GENERATOR_VERSION, make_synthetic_dataset
     from facelib.core.params import resolve_path
+    from facelib.data.synth import GENERATOR_VERSION, make_synthetic_dataset
 
     name = (f"train{settings.train_pairs}_val{settings.eval_pairs}_seed{settings.seed}"
             f"_x{PHOTO_SCALE}_v{GENERATOR_VERSION}")
@@ -281,8 +281,8 @@ def images_per_second(batches) -> float:
 def compare_loaders(pairs, size: int, batch_size: int, repeats: int) -> dict:
     """Images/s of the naive loader and of facelib's pipeline, cold and cached, with medians
     over `repeats` interleaved passes; the speedups compare facelib without augmentation."""
-    from facelib.data.pipeline import make_dataset
     from facelib.core.scheme import ClassScheme
+    from facelib.data.pipeline import make_dataset
 
     plain = bench_params(size, batch_size, augment=NO_AUGMENT)
     augmented = bench_params(size, batch_size)
@@ -359,9 +359,9 @@ def measure_training(pairs, settings: Settings) -> dict:
     """Part 2 for each reference architecture, with facelib's default training settings."""
     import tensorflow as tf
 
-    from facelib.models import build_model
     from facelib.core.params import model_name
     from facelib.engine.training import compile_model, configure_tensorflow
+    from facelib.models import build_model
 
     params = bench_params(settings.train_size, settings.train_batch)
     results = {}
@@ -390,9 +390,9 @@ def mean_iou(model, pairs, params: dict) -> float:
     averages are still near their initial values, and with them any model predicts background
     everywhere (a mean IoU of the background's alone over 8 classes).
     """
+    from facelib.core.scheme import ClassScheme
     from facelib.data.pipeline import make_dataset
     from facelib.models.metrics import confusion_matrix, confusion_metrics
-    from facelib.core.scheme import ClassScheme
 
     scheme = ClassScheme.from_params(params["data"]["classes"])
     confusion = np.zeros((scheme.n_classes, scheme.n_classes), dtype=np.int64)
@@ -436,8 +436,8 @@ def train_config(spec, train_pairs, eval_pairs, params: dict, steps: int,
     """
     import tensorflow as tf
 
-    from facelib.models import build_model
     from facelib.engine.training import compile_model, configure_tensorflow
+    from facelib.models import build_model
 
     tf.keras.backend.clear_session()
     configure_tensorflow(params)
@@ -529,11 +529,11 @@ def measure_inference(eval_pairs, settings: Settings) -> dict:
     """Part 4 for each reference architecture (float32)."""
     import tensorflow as tf
 
+    from facelib.core.params import model_name
     from facelib.data.discover import load_image
     from facelib.data.pipeline import make_dataset
-    from facelib.models import build_model
-    from facelib.core.params import model_name
     from facelib.engine.predict import predict_images
+    from facelib.models import build_model
 
     params = bench_params(settings.inference_size, settings.inference_batch)
     images, _ = next(iter(make_dataset(eval_pairs, params, training=False)))

@@ -63,13 +63,13 @@ scheme = ClassScheme.from_params(params["data"]["classes"])
 
 # %%
 run = facelib.train_model(params, spec, force=force)
-print(f"run folder: {run.run_dir}")
+print(f"run folder: {run.folder}")
 
 # %% [markdown]
 # ## Learning curves
 
 # %%
-history = pd.read_csv(run.run_dir / "history.csv")
+history = pd.read_csv(run.folder / "history.csv")
 charts.plot_learning_curves({run.name: history})
 
 # %%
@@ -101,6 +101,6 @@ charts.plot_per_class_iou(run.metrics, colors=scheme.colors)
 from facelib.reports.examples import predict_examples
 from facelib.reports.viz import show_predictions
 
-examples = predict_examples(params, {run.name: run.run_dir}, params["eval"]["example_count"])
+examples = predict_examples(params, {run.name: run.folder}, params["eval"]["example_count"])
 show_predictions(examples.images, examples.truths, examples.predictions[run.name], scheme,
                  titles=examples.stems)

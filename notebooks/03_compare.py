@@ -55,7 +55,7 @@ results_dir = profile_output_dir(params)
 
 # %%
 facelib.train(params)
-runs = compare.load_runs(params)
+runs = finished_runs(params)
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -58,7 +58,7 @@ params = facelib.load_params(profile=profile, seed=seed, output_dir=output_dir, 
                              models=models, model=model, train=train, eval=eval)
 if model_path is None:
     facelib.train(params)  # finished runs are reused, missing ones trained
-    model_path = max(compare.load_runs(params), key=lambda run: run.metrics["mean"]["iou"]).folder
+    model_path = max(finished_runs(params), key=lambda run: run.metrics["mean"]["iou"]).folder
 if photos_dir is None:
     run_folder = Path(model_path) if Path(model_path).is_dir() else Path(model_path).parent
     photos = example_photos(run_folder, 4, profile_output_dir(params) / "example_photos")

@@ -10,9 +10,9 @@ import tensorflow as tf
 from data_fixtures import striped_mask, write_pair
 
 from facelib import bench
+from facelib.core.scheme import ClassScheme
 from facelib.data.discover import find_pairs
 from facelib.data.pipeline import make_dataset
-from facelib.core.scheme import ClassScheme
 
 SIZE, BATCH = 32, 4
 LOADER_KEYS = {"naive_ips", "facelib_cold_ips", "facelib_cold_augmented_ips",

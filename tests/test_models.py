@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from facelib.models.losses import build_loss, build_metrics
+from facelib.core.catalog import ARCHITECTURES, BACKBONES, PREPROCESSING
+from facelib.core.params import load_params
 from facelib.models import (
     BackbonePreprocessing,
     WeightsUnavailableError,
@@ -14,10 +15,9 @@ from facelib.models import (
     sm,
 )
 from facelib.models.layers import AtrousConv2D
-from facelib.core.catalog import ARCHITECTURES, BACKBONES, PREPROCESSING
+from facelib.models.losses import build_loss, build_metrics
 from facelib.models.registry import ARCHITECTURE_BUILDERS
 from facelib.models.weights import imagenet_weights_file
-from facelib.core.params import load_params
 
 N_CLASSES = 8
 

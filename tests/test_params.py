@@ -3,7 +3,13 @@ from pathlib import Path
 
 import pytest
 
-from facelib.core.params import ParamsError, load_params, output_dir, params_for_model, parse_overrides
+from facelib.core.params import (
+    ParamsError,
+    load_params,
+    output_dir,
+    params_for_model,
+    parse_overrides,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = sorted((ROOT / "params").glob("*.yaml"))

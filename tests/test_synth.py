@@ -7,6 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
+from facelib.core.params import load_defaults
+from facelib.core.scheme import N_SOURCE_IDS, ClassScheme
 from facelib.data import synth
 from facelib.data.synth import (
     GENERATOR_VERSION,
@@ -19,8 +21,6 @@ from facelib.data.synth import (
     random_look,
     random_pose,
 )
-from facelib.core.params import load_defaults
-from facelib.core.scheme import N_SOURCE_IDS, ClassScheme
 
 SCHEME = ClassScheme.from_params(load_defaults()["data"]["classes"])
 

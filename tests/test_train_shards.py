@@ -16,10 +16,10 @@ from data_fixtures import make_dataset_folder
 from test_convert import write_celebamask_hq, write_lapa
 
 from facelib.app.cli import main
+from facelib.core.params import load_params
 from facelib.data.convert import convert
 from facelib.data.shards import shard_files, shard_pairs, write_shards
 from facelib.data.validate import validate_dataset
-from facelib.core.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = ROOT / "params/quick.yaml"
@@ -50,7 +50,7 @@ def train(params: dict, tmp_path: Path) -> Path:
 
     if params["train"]["strategy"] != "multiworker":
         [run] = facelib.train(params)
-        return run.run_dir
+        return run.folder
     path = tmp_path / "shards.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     done = subprocess.run([sys.executable, "-m", "facelib.app.cli", "train", str(path)],
@@ -76,13 +76,13 @@ def test_converted_dataset_trains_a_step_from_its_shards(source, strategy, tmp_p
     assert convert(source, WRITERS[source](tmp_path / "src"), data, progress=False).problems == []
     assert validate_dataset(data, workers=1, progress=False).ok
     shards = tmp_path / "shards"
-    assert write_shards(data, shards, size=SIZE, workers=1, progress=False) == 0
+    assert write_shards(data, shards, size=SIZE, workers=1, progress=False).ok
 
     run = train(shard_params(shards, tmp_path / "out", strategy), tmp_path)
 
     assert pd.read_csv(run / "history.csv")["epoch"].tolist() == [0]
     split = pd.read_csv(run / "split.csv", dtype=str)
-    assert all(Path(f).parent == shards and f.endswith(".tfrecord") for f in split["image"])
+    assert all(Path(f).parent == shards and f.endswith(".tfrecord") for f in split["shard"])
     test = test_pairs(run)
     assert list(test["stem"]) == sorted(p.stem for p in shard_pairs(shards) if p.folder == "val")
     metrics = json.loads((run / "metrics.json").read_text())
@@ -136,7 +136,7 @@ def test_folder_and_its_shards_split_alike(tmp_path, mode):
     stems = {name: [p.stem for p in pairs] for name, pairs in from_folder.items()}
     assert stems == {name: [p.stem for p in pairs] for name, pairs in from_shards.items()}
     assert all(stems.values()) and "s04_1" not in sum(stems.values(), [])
-    assert {p.image.parent for p in from_shards["train"]} == {shards}
+    assert {p.shard.parent for p in from_shards["train"]} == {shards}
     assert (tmp_path / "shards_skipped.txt").read_text() == \
         (tmp_path / "folder_skipped.txt").read_text()
 
@@ -205,7 +205,7 @@ def test_multiworker_gives_each_worker_whole_shard_files_or_its_share_of_pairs(t
     pairs = load_splits(params)["train"]
     names = {e["image"].tobytes(): e["stem"].decode()
              for e in read_pairs(pairs).as_numpy_iterator()}
-    file_of = {p.stem: p.image.name for p in pairs}
+    file_of = {p.stem: p.shard.name for p in pairs}
     for training in (True, False):
         workers = worker_stems(pairs, params, training, names)
         assert sorted(workers[0] + workers[1]) == sorted(file_of)
@@ -229,22 +229,24 @@ def test_data_analysis_reads_shards_as_it_reads_their_folder(tmp_path):
     import nbformat
     import papermill
 
-    from facelib.data.sources import class_shares, data_report, load_pairs, sample_pairs
     from facelib.core.scheme import ClassScheme
+    from facelib.data.sources import FolderSource, ShardSource, data_source
 
     data, shards = make_folder_and_shards(tmp_path, bad="s04_1")
     folder, sharded = source_params("folder", data), source_params("shards", shards)
+    from_folder, from_shards = data_source(folder), data_source(sharded)
+    assert isinstance(from_folder, FolderSource) and isinstance(from_shards, ShardSource)
     scheme = ClassScheme.from_params(folder["data"]["classes"])
-    report = data_report(sharded, shards).summary()
-    assert report == data_report(folder, data, scheme, progress=False).summary()
+    report = from_shards.report().summary()
+    assert report == from_folder.report(scheme, progress=False).summary()
     assert "s04_1.png: label values outside the class scheme: 40 (1 px)" in report
-    good = [p for p in load_pairs(folder, data) if p.stem != "s04_1"]
-    pairs = load_pairs(sharded, shards)
-    expected = class_shares(folder, good, scheme, progress=False)
-    got = class_shares(sharded, pairs, scheme)
+    good = [p for p in from_folder.pairs() if p.stem != "s04_1"]
+    pairs = from_shards.pairs()
+    expected = from_folder.class_shares(good, scheme, progress=False)
+    got = from_shards.class_shares(pairs, scheme)
     pd.testing.assert_frame_equal(got.sort_values("stem", ignore_index=True),
                                   expected.sort_values("stem", ignore_index=True))
-    samples = sample_pairs(sharded, pairs, n=3, seed=0)
+    samples = from_shards.picture_samples(pairs, n=3, seed=0)
     assert len(samples) == 3
     for stem, image, mask in samples:
         [image_path] = data.glob(f"*/image/{stem}.png")

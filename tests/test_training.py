@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from facelib.models import load_model
 from facelib.engine.predict import model_input_size
+from facelib.models import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 

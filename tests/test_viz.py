@@ -7,12 +7,10 @@ import pytest
 from matplotlib.figure import Figure
 
 from facelib.core.params import load_defaults
-from facelib.core.scheme import ClassScheme
+from facelib.core.scheme import ClassScheme, colorize, overlay
 from facelib.reports.viz import (
-    colorize,
     dataset_pairs,
     legend_handles,
-    overlay,
     save_figure,
     show_model_predictions,
     show_overlays,

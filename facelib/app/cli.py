@@ -1,7 +1,8 @@
 """The `facelib` command: one subcommand per step of the pipeline.
 
-Each subcommand imports its module only when called, so `facelib --help` and params checks
-return quickly; user mistakes end with a one-line message and exit code 2, never a traceback.
+The handlers (`facelib.app.commands`) are imported only once the arguments are parsed, and
+each imports its module only when called, so `facelib --help` and params checks return
+quickly; user mistakes end with a one-line message and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data_dir")
     p.add_argument("out")
     p.add_argument("--size", type=int, default=256)
+    p.add_argument("--examples-per-shard", type=int, default=None,
+                   help="pairs per shard file (default: 500 at 256 px, scaled by area)")
     return parser
 
 

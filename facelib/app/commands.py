@@ -1,7 +1,7 @@
-"""Subcommand handlers: parse nothing, print results, return the exit code.
+"""Subcommand handlers: call the library, print its results, return the exit code.
 
-Each handler calls into the module that does the work; they are kept together here so the
-CLI's behaviour (what it prints, how it exits) can be read in one place.
+Each handler imports the modules it calls when it runs: deliberately lazy, so that
+`facelib --help` and `facelib check` answer without loading TensorFlow.
 """
 
 from __future__ import annotations
@@ -12,6 +12,16 @@ from pathlib import Path
 
 from facelib.core.errors import UsageError
 from facelib.core.params import load_params
+
+PROBLEMS_SHOWN = 20  # problem lines printed; the rest are in the file named after them
+
+
+def print_problems(problems: list[str], listed_in: Path) -> None:
+    for line in problems[:PROBLEMS_SHOWN]:
+        print(line, file=sys.stderr)
+    if len(problems) > PROBLEMS_SHOWN:
+        print(f"... and {len(problems) - PROBLEMS_SHOWN} more, listed in {listed_in}",
+              file=sys.stderr)
 
 
 def synth(args) -> int:
@@ -48,7 +58,11 @@ def train(args) -> int:
     from facelib.engine.training import train as train_models
 
     params = load_params(args.params, args.overrides)
-    train_models(params, model=args.model, force=args.force)
+    for run in train_models(params, model=args.model, force=args.force):
+        how = "reused (finished with the same params)" if run.skipped else (
+            "resumed and finished" if run.resumed else "trained")
+        print(f"{run.name}: {how}; test mean IoU {run.metrics['mean']['iou']:.4f} "
+              f"({run.folder})")
     return 0
 
 
@@ -62,15 +76,18 @@ def run(args) -> int:
 def predict(args) -> int:
     from facelib.engine.predict import predict_files
 
-    return predict_files(args.model, args.images, args.out)
+    result = predict_files(args.model, args.images, args.out)
+    for failure in result.failures:
+        print(f"facelib predict: {failure}", file=sys.stderr)
+    print(result.summary())
+    return 0 if result.ok else 1
 
 
 def score(args) -> int:
     from facelib.engine.evaluate import score_folders
-
-    params = load_params(args.params) if args.params else load_params()
     from facelib.models.metrics import metrics_table
 
+    params = load_params(args.params) if args.params else load_params()
     result = score_folders(args.true_dir, args.pred_dir, params)
     if args.json:
         print(json.dumps(result, indent=2))
@@ -83,7 +100,8 @@ def score(args) -> int:
 def notebooks(args) -> int:
     from facelib.app.runner import refresh_committed_notebooks
 
-    return refresh_committed_notebooks()
+    refresh_committed_notebooks()
+    return 0
 
 
 def bench(args) -> int:
@@ -93,12 +111,24 @@ def bench(args) -> int:
 
 
 def convert(args) -> int:
-    from facelib.data.convert import convert_dataset
+    from facelib.data.convert import PROBLEMS_FILE
+    from facelib.data.convert import convert as convert_dataset
 
-    return convert_dataset(args.format, args.src, args.out)
+    result = convert_dataset(args.format, args.src, args.out,
+                             progress=sys.stderr.isatty())
+    print_problems(sorted(result.problems), result.out / PROBLEMS_FILE)
+    print(f"{args.format}: " + "; ".join(f"{k}: {v}" for k, v in result.how.items()),
+          file=sys.stderr)
+    print(result.summary())
+    return 1 if result.problems else 0
 
 
 def shards(args) -> int:
-    from facelib.data.shards import write_shards
+    from facelib.data.shards import MANIFEST, write_shards
 
-    return write_shards(args.data_dir, args.out, size=args.size)
+    result = write_shards(args.data_dir, args.out, size=args.size,
+                          examples_per_shard=args.examples_per_shard)
+    print_problems([f"{p.path}: {p.problem}" for p in result.report.problems],
+                   result.out / MANIFEST)
+    print(result.summary())
+    return 0 if result.ok else 1

@@ -12,11 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
+import papermill
+from nbconvert import HTMLExporter
+
+from facelib.core.errors import UsageError
 from facelib.core.io import write_json, write_text
 from facelib.core.params import model_name, output_dir, project_root
 
@@ -61,7 +68,6 @@ def source_digest(notebook: Path) -> str:
 
 def is_complete(executed: Path, parameters: dict, digest: str) -> bool:
     """An executed copy that ran through with the same parameters and notebook source."""
-    import nbformat
 
     if not executed.exists():
         return False
@@ -79,7 +85,6 @@ def is_complete(executed: Path, parameters: dict, digest: str) -> bool:
 
 def claim_output_dir(params: dict, force: bool) -> Path:
     """Make sure `output_dir` belongs to this profile; finished results need `force`."""
-    from facelib.app.cli import UsageError
 
     out = output_dir(params)
     marker = out / PROFILE_MARKER
@@ -118,8 +123,6 @@ def run_pipeline(params: dict, force: bool = False) -> int:
 
 def execute_step(step: Step, params: dict, out: Path, force: bool) -> str:
     """Run one notebook; returns `done`, `skipped` (already complete) or `failed`."""
-    import nbformat
-    import papermill
 
     source = notebooks_dir() / f"{step.notebook}.ipynb"
     target = out / f"{step.output}.ipynb"
@@ -150,7 +153,6 @@ def execute_step(step: Step, params: dict, out: Path, force: bool) -> str:
 
 
 def export_html(notebook: Path, html_path: Path) -> None:
-    from nbconvert import HTMLExporter
 
     body, _ = HTMLExporter().from_filename(str(notebook))
     write_text(html_path, body)
@@ -162,10 +164,6 @@ def refresh_committed_notebooks() -> int:
     Results go to a throw-away output folder, like nbval's runs in `make test`, so the
     committed outputs are those of a fresh quick run.
     """
-    import os
-    import tempfile
-
-    import papermill
 
     folder = notebooks_dir()
     with tempfile.TemporaryDirectory(prefix="facelib-notebooks-") as scratch:
@@ -180,7 +178,6 @@ def refresh_committed_notebooks() -> int:
 
 def strip_papermill_metadata(notebook: Path) -> None:
     """Drop papermill's run records (timings, paths) so the committed file stays tidy."""
-    import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
     nb.metadata.pop("papermill", None)

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
+import cv2
+
 
 @contextmanager
 def atomic_path(path: str | Path):
@@ -35,7 +37,6 @@ def write_with(path: str | Path, writer: Callable[[Path], object]) -> Path:
 
 def write_png(path: str | Path, array) -> Path:
     """Encode an (H, W) label map or (H, W, 3) BGR picture as PNG at `path`."""
-    import cv2
 
     ok, encoded = cv2.imencode(".png", array)
     if not ok:

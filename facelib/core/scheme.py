@@ -106,3 +106,28 @@ class ClassScheme:
             if a != b:
                 perm[a], perm[b] = b, a
         return None if perm == list(range(self.n_classes)) else perm
+
+
+def colorize(label_map: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """RGB picture of a label map: class k gets palette[k]; ids outside the palette white."""
+    labels = np.asarray(label_map)
+    palette = np.asarray(palette, dtype=np.uint8)
+    known = (labels >= 0) & (labels < len(palette))
+    out = np.full((*labels.shape, 3), 255, dtype=np.uint8)
+    out[known] = palette[labels[known]]
+    return out
+
+
+def overlay(image_rgb: np.ndarray, label_map: np.ndarray, palette: np.ndarray,
+            alpha: float = 0.5) -> np.ndarray:
+    """The photo with class colours blended in at `alpha`; background (0) left as it is."""
+    image = np.asarray(image_rgb)
+    labels = np.asarray(label_map)
+    if image.shape[:2] != labels.shape or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"overlay: expected an (H, W, 3) photo and an (H, W) label map, got "
+                         f"{image.shape} and {labels.shape}")
+    blended = (1 - alpha) * image.astype(np.float32) + alpha * colorize(labels, palette)
+    out = image.astype(np.uint8, copy=True)
+    foreground = labels != 0
+    out[foreground] = np.round(blended[foreground]).astype(np.uint8)
+    return out

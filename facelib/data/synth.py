@@ -34,6 +34,8 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
+from facelib.core.params import resolve_path
+
 GENERATOR_VERSION = 2
 SPLITS = ("train", "val")
 SHIFT = 4  # fractional bits of polygon coordinates
@@ -639,7 +641,6 @@ def ensure_synthetic(params: dict, progress: bool | None = None) -> Path:
     It lives in `cache_dir/train{N}_val{M}_seed{S}_v{GENERATOR_VERSION}`; when two processes
     make it at once, the first rename wins and the other's copy is discarded.
     """
-    from facelib.core.params import resolve_path
 
     spec = params["data"]["synthetic"]
     name = f"train{spec['train']}_val{spec['val']}_seed{spec['seed']}_v{GENERATOR_VERSION}"

@@ -11,6 +11,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from facelib.core.io import write_json, write_text
+from facelib.models import save_model
 
 
 class EpochHistory(tf.keras.callbacks.Callback):
@@ -60,7 +61,6 @@ class BestModelSaver(tf.keras.callbacks.Callback):
             self.best = json.loads(self.state_path.read_text())["best"]
 
     def on_epoch_end(self, epoch, logs=None):
-        from facelib.models import save_model
 
         value = (logs or {}).get(self.monitor)
         if value is None:

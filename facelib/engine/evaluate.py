@@ -7,33 +7,34 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
 
-from facelib.data.discover import load_image, load_label_map
-from facelib.data.shards import MANIFEST, read_shards, shard_records
-from facelib.data.sources import is_shards
-from facelib.models.metrics import confusion_matrix, confusion_metrics
+from facelib.core.errors import UsageError
+from facelib.core.io import write_json, write_png, write_text
 from facelib.core.scheme import ClassScheme
+from facelib.data.discover import load_label_map
+from facelib.data.shards import is_shard_folder, read_shards, shard_records
+from facelib.data.sources import data_source
+from facelib.engine.predict import predict_images
+from facelib.models.metrics import confusion_matrix, confusion_metrics
 
 
-def evaluate_model(model, pairs, params: dict, predictions_dir: Path | None = None) -> dict:
+def evaluate_model(model, pairs, params: dict, source=None,
+                   predictions_dir: Path | None = None) -> dict:
     """Predict every pair, accumulate one confusion matrix; optionally save the label maps.
 
-    A folder's pairs are predicted and scored at each photo's own size. Shards hold only the
-    resized pairs, so shard pairs (`data.source: shards`) are predicted and scored at the
-    shard size (= `data.image_size`); `evaluated_at(params)` says which.
+    `source` (default: the profile's, `data_source(params)`) reads the pairs: a folder's
+    at each photo's own size, shards' at the shard size (`source.evaluated_at` says which).
     """
-    from tqdm.auto import tqdm
-
-    from facelib.core.io import write_png
-    from facelib.engine.predict import predict_images
-
+    source = source or data_source(params)
     scheme = ClassScheme.from_params(params["data"]["classes"])
     batch_size = params["eval"]["batch_size"]
     confusion = np.zeros((scheme.n_classes, scheme.n_classes), dtype=np.int64)
     if predictions_dir is not None:
         Path(predictions_dir).mkdir(parents=True, exist_ok=True)
-    samples = samples_of_shards(pairs) if is_shards(params) else samples_of_files(pairs)
-    for chunk in tqdm(chunks(samples, batch_size), total=-(-len(pairs) // batch_size),
+    for chunk in tqdm(chunks(source.read(pairs), batch_size),
+                      total=-(-len(pairs) // batch_size),
                       desc="evaluate", unit="batch", leave=False):
         stems, images, masks = zip(*chunk, strict=True)
         predictions = predict_images(model, list(images), batch_size)
@@ -42,25 +43,6 @@ def evaluate_model(model, pairs, params: dict, predictions_dir: Path | None = No
             if predictions_dir is not None:
                 write_png(Path(predictions_dir) / f"{stem}.png", predicted)
     return {"metrics": confusion_metrics(confusion, scheme.names), "confusion": confusion}
-
-
-def evaluated_at(params: dict) -> str:
-    """Where `evaluate_model` scores: `photo size` (folders) or `shard size` (shards)."""
-    return "shard size" if is_shards(params) else "photo size"
-
-
-def samples_of_files(pairs) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
-    """(stem, RGB photo, source-id mask) of each pair, read from its files."""
-    for pair in pairs:
-        yield pair.stem, load_image(pair.image), load_label_map(pair.mask)
-
-
-def samples_of_shards(pairs) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
-    """(stem, RGB photo, source-id mask) of shard pairs, in shard order."""
-    from facelib.data.shards import read_pairs
-
-    for example in read_pairs(pairs).as_numpy_iterator():
-        yield example["stem"].decode(), example["image"], example["mask"]
 
 
 def chunks(items: Iterable, size: int) -> Iterator[list]:
@@ -72,9 +54,6 @@ def chunks(items: Iterable, size: int) -> Iterator[list]:
 
 def write_metrics(folder: Path, metrics: dict, confusion: np.ndarray) -> None:
     """`metrics.json` and `confusion.csv` (rows: true class, columns: predicted class)."""
-    import pandas as pd
-
-    from facelib.core.io import write_json, write_text
 
     names = metrics["classes"]
     table = pd.DataFrame(confusion, index=pd.Index(names, name="true"), columns=names)
@@ -90,7 +69,6 @@ def score_folders(true_dir: str | Path, pred_dir: str | Path, params: dict) -> d
     shards (their masks, at the shard size: what a run trained on shards predicts). Returns
     the metrics dict (as in metrics.json) plus `n_images`.
     """
-    from facelib.app.cli import UsageError
 
     true_dir, pred_dir = Path(true_dir), Path(pred_dir)
     for folder in (true_dir, pred_dir):
@@ -123,14 +101,14 @@ def score_folders(true_dir: str | Path, pred_dir: str | Path, params: dict) -> d
 
 def mask_paths(true_dir: Path) -> dict[str, Path]:
     """Stem -> its mask file or, in a folder of shards, the shard file holding it."""
-    if (true_dir / MANIFEST).is_file():
+    if is_shard_folder(true_dir):
         return {r["stem"]: true_dir / r["file"] for r in shard_records(true_dir)}
     return {p.stem: p for p in mask_files(true_dir)}
 
 
 def read_masks(true_dir: Path, masks: dict[str, Path], stems) -> Iterator[tuple[str, np.ndarray]]:
     """(stem, source-id mask) of each of `stems` (in shard order for shards)."""
-    if (true_dir / MANIFEST).is_file():
+    if is_shard_folder(true_dir):
         for example in read_shards(true_dir, stems=stems).as_numpy_iterator():
             yield example["stem"].decode(), example["mask"]
     else:

@@ -8,12 +8,22 @@ the model's resolution.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
+import tensorflow as tf
+import yaml
+from tqdm.auto import tqdm
 
+from facelib.core.errors import UsageError
+from facelib.core.io import write_png
+from facelib.core.params import load_defaults
+from facelib.core.runs import MODEL_FILE
+from facelib.core.scheme import ClassScheme, overlay
 from facelib.data.discover import DatasetError, load_image
+from facelib.models import load_model
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 
@@ -25,7 +35,6 @@ def model_input_size(model) -> int:
 
 def resize_for_model(image: np.ndarray, size: int) -> np.ndarray:
     """float32 (size, size, 3) in 0..255, area-averaged like the training pipeline."""
-    import tensorflow as tf
 
     return tf.image.resize(image, (size, size), method="area").numpy()
 
@@ -59,7 +68,6 @@ def predict_image(model, image: np.ndarray) -> np.ndarray:
 
 def resolve_model_path(path: str | Path) -> Path:
     """A model file, or a run folder holding `model.keras`."""
-    from facelib.engine.training import MODEL_FILE
 
     path = Path(path)
     if path.is_dir():
@@ -81,47 +89,54 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
     return files
 
 
-def predict_files(model_path: str, inputs: list[str], out_dir: str, palette=None) -> int:
-    """Write `STEM.png` (training ids) and `STEM_overlay.png` per photo; 1 if any failed."""
-    from tqdm.auto import tqdm
+@dataclass
+class PredictionResult:
+    """What `predict_files` wrote (label maps, in `out`) and the photos it could not read."""
 
-    from facelib.app.cli import UsageError
-    from facelib.core.io import write_png
-    from facelib.models import load_model
-    from facelib.reports.viz import overlay
+    out: Path
+    label_maps: list[Path] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
 
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> str:
+        total = len(self.label_maps) + len(self.failures)
+        return f"segmented {len(self.label_maps)} of {total} photo(s) into {self.out}"
+
+
+def predict_files(model_path: str, inputs: list[str], out_dir: str,
+                  palette=None) -> PredictionResult:
+    """Write `STEM.png` (training ids) and `STEM_overlay.png` per photo; a photo that cannot
+    be read is listed in the result's `failures` and the others go on."""
     try:
-        model = load_model(resolve_model_path(model_path))
+        path = resolve_model_path(model_path)
     except FileNotFoundError as e:
         raise UsageError(str(e)) from None
+    model = load_model(path)
     if palette is None:
-        palette = run_palette(resolve_model_path(model_path))
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    failures = 0
+        palette = run_palette(path)
+    result = PredictionResult(Path(out_dir))
+    result.out.mkdir(parents=True, exist_ok=True)
     files = expand_inputs(inputs)
-    for path in tqdm(files, desc="predict", unit="photo", disable=not sys.stderr.isatty()):
+    for photo in tqdm(files, desc="predict", unit="photo", disable=not sys.stderr.isatty()):
         try:
-            image = load_image(path)
+            image = load_image(photo)
         except DatasetError as e:
-            print(f"facelib predict: {e}", file=sys.stderr)
-            failures += 1
+            result.failures.append(str(e))
             continue
         labels = predict_image(model, image)
         shown = overlay(image, labels, palette)
-        write_png(out / f"{path.stem}.png", labels)
-        write_png(out / f"{path.stem}_overlay.png", cv2.cvtColor(shown, cv2.COLOR_RGB2BGR))
-    done = len(files) - failures
-    print(f"segmented {done} of {len(files)} photo(s) into {out}")
-    return 1 if failures else 0
+        write_png(result.out / f"{photo.stem}.png", labels)
+        write_png(result.out / f"{photo.stem}_overlay.png",
+                  cv2.cvtColor(shown, cv2.COLOR_RGB2BGR))
+        result.label_maps.append(result.out / f"{photo.stem}.png")
+    return result
 
 
 def run_palette(model_path: Path) -> np.ndarray:
     """The class colours of the run that made the model (its params.yaml), else the defaults."""
-    import yaml
-
-    from facelib.core.params import load_defaults
-    from facelib.core.scheme import ClassScheme
 
     classes = load_defaults()["data"]["classes"]
     for name in ("params.yaml", "params.pending.yaml"):

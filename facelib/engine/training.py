@@ -1,47 +1,35 @@
 """Training: one code path for every architecture, the reference recipe by default.
 
-A run lives in `<output_dir>/runs/<architecture>_<backbone>/`:
-`model.keras` (best val IoU), `history.csv` (one row per epoch, `epoch` from 0),
-`params.yaml` (the resolved params), `split.csv` (every pair's split, image and mask; from
-shards, image and mask both name the pair's shard file), `skipped.txt` (pairs left out, if
-any), `metrics.json` and `confusion.csv` (test split), `test_predictions/STEM.png` (label
-maps at each photo's size; from shards, at the shard size: `evaluated_at` in metrics.json
-says which). A run interrupted by Ctrl-C or SIGTERM resumes from its last finished epoch
-when started again (`backup/`).
+Each model writes its run folder (`facelib.core.runs`). From shards, `split.csv` names each
+pair's shard file and the test split is scored at the shard size (`evaluated_at` in
+metrics.json says which). A run interrupted by Ctrl-C or SIGTERM resumes from its last
+finished epoch when started again (`backup/`).
 """
 
 from __future__ import annotations
 
 import shutil
 import signal
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+import tensorflow as tf
 import yaml
 
 from facelib.core.errors import FacelibError
 from facelib.core.io import write_text
-from facelib.core.params import ParamsError, model_name, output_dir, params_for_model
-
-MODEL_FILE = "model.keras"
-
-
-@dataclass
-class RunResult:
-    name: str
-    run_dir: Path
-    metrics: dict
-    resumed: bool = False
-    skipped: bool = False
+from facelib.core.params import ParamsError, model_name, params_for_model
+from facelib.core.runs import MODEL_FILE, Run, run_dir
+from facelib.data.pipeline import make_dataset
+from facelib.data.sources import data_source, load_splits
+from facelib.engine.callbacks import BestModelSaver, CallbackState, EpochHistory
+from facelib.engine.evaluate import evaluate_model, write_metrics
+from facelib.models import build_model, load_model
+from facelib.models.losses import build_loss, build_metrics
 
 
 class RunExistsError(FacelibError, ValueError):
     """A finished run with other params is in the way; `--force` replaces it."""
-
-
-def run_dir(params: dict, spec: dict) -> Path:
-    return output_dir(params) / "runs" / model_name(spec)
 
 
 def select_models(params: dict, model: str | None) -> list[dict]:
@@ -55,7 +43,7 @@ def select_models(params: dict, model: str | None) -> list[dict]:
     return chosen
 
 
-def train(params: dict, model: str | None = None, force: bool = False) -> list[RunResult]:
+def train(params: dict, model: str | None = None, force: bool = False) -> list[Run]:
     """Train the profile's models in turn (or only `model`, e.g. "pspnet_resnet50")."""
     return [train_model(params, spec, force=force) for spec in select_models(params, model)]
 
@@ -73,21 +61,18 @@ def run_state(params: dict, spec: dict) -> str:
     return "partial" if (folder / "backup").exists() else "new"
 
 
-def train_model(params: dict, spec: dict, force: bool = False) -> RunResult:
+def train_model(params: dict, spec: dict, force: bool = False) -> Run:
     """Train one model, evaluate it on the test split, write the run folder.
 
     The model trains with the profile's params and the overrides of its entry in `models`;
     the run folder's params.yaml holds the result."""
-    import json
 
     params = params_for_model(params, spec)
     folder = run_dir(params, spec)
     name = model_name(spec)
     state = run_state(params, spec)
     if state == "finished" and not force:
-        print(f"{name}: finished run with the same params in {folder}; reusing it")
-        metrics = json.loads((folder / "metrics.json").read_text())
-        return RunResult(name, folder, metrics, skipped=True)
+        return Run(name, folder, Run.load(folder).metrics, skipped=True)
     if state == "stale" and not force:
         raise RunExistsError(
             f"{folder} holds a finished run with other params; use --force (or "
@@ -97,23 +82,18 @@ def train_model(params: dict, spec: dict, force: bool = False) -> RunResult:
         shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     write_text(folder / "params.pending.yaml", params_text(params))
-    try:
-        with _stop_on_sigterm():
-            model, splits = _fit(params, spec, folder)
-    except KeyboardInterrupt:
-        print(f"{name}: interrupted; run the same command again to resume from the last "
-              f"finished epoch ({folder / 'backup'})", file=sys.stderr)
-        raise
-    metrics = _evaluate(params, spec, model, splits, folder)
+    source = data_source(params)
+    with _stop_on_sigterm():
+        model, splits = _fit(params, spec, source, folder)
+    metrics = _evaluate(params, spec, source, model, splits, folder)
     write_text(folder / "params.yaml", params_text(params))
     (folder / "params.pending.yaml").unlink(missing_ok=True)
     shutil.rmtree(folder / "backup", ignore_errors=True)
-    return RunResult(name, folder, metrics, resumed=state == "partial")
+    return Run(name, folder, metrics, resumed=state == "partial")
 
 
 def configure_tensorflow(params: dict):
     """Seeds, determinism and precision policy; returns the distribution strategy."""
-    import tensorflow as tf
 
     tf.keras.utils.set_random_seed(params["seed"])
     if params["train"]["deterministic"]:
@@ -131,7 +111,6 @@ def configure_tensorflow(params: dict):
 def build_optimizer(train_params: dict, steps_per_epoch: int | None = None):
     """Adam or SGD; with `lr_schedule: cosine`, a learning rate that decays every step over
     `epochs * steps_per_epoch` steps (the optimizer's step count survives a resume)."""
-    import tensorflow as tf
 
     learning_rate = train_params["learning_rate"]
     if train_params["lr_schedule"] == "cosine":
@@ -146,7 +125,6 @@ def build_optimizer(train_params: dict, steps_per_epoch: int | None = None):
 
 
 def compile_model(model, params: dict, steps_per_epoch: int | None = None) -> None:
-    from facelib.models.losses import build_loss, build_metrics
 
     n_classes = len(params["data"]["classes"])
     model.compile(
@@ -162,19 +140,15 @@ def steps_per_epoch(params: dict, n_train: int) -> int:
     return params["train"]["steps_per_epoch"] or n_train // params["train"]["batch_size"]
 
 
-def _fit(params: dict, spec: dict, folder: Path):
-    from facelib.data.pipeline import make_dataset
-    from facelib.data.sources import load_splits
-    from facelib.models import build_model, load_model
-
+def _fit(params: dict, spec: dict, source, folder: Path):
     train_params = params["train"]
-    splits = load_splits(params, skipped_report=folder / "skipped.txt")
+    splits = load_splits(params, source, skipped_report=folder / "skipped.txt")
     write_split(splits, folder / "split.csv")
     strategy = configure_tensorflow(params)
-    train_data = make_dataset(splits["train"], params, training=True)
+    train_data = make_dataset(splits["train"], params, training=True, source=source)
     if train_params["steps_per_epoch"]:  # epochs of a fixed number of steps: never run dry
         train_data = train_data.repeat()
-    val_data = make_dataset(splits["val"], params, training=False)
+    val_data = make_dataset(splits["val"], params, training=False, source=source)
     with strategy.scope():
         model = build_model(spec, params)
         compile_model(model, params, steps_per_epoch(params, len(splits["train"])))
@@ -192,20 +166,12 @@ def _fit(params: dict, spec: dict, folder: Path):
 
 def write_split(splits: dict, path: Path) -> None:
     """Record which pair went to which split, so every later figure uses the same test set."""
-    import pandas as pd
-
-    rows = [
-        {"split": name, "stem": p.stem, "subject": p.subject, "folder": p.folder,
-         "image": str(p.image), "mask": str(p.mask)}
-        for name, pairs in splits.items() for p in pairs
-    ]
+    rows = [{"split": name, **p.split_row()} for name, pairs in splits.items() for p in pairs]
     write_text(path, pd.DataFrame(rows).to_csv(index=False))
 
 
 def _callbacks(params: dict, folder: Path) -> list:
-    import tensorflow as tf
 
-    from facelib.engine.callbacks import BestModelSaver, CallbackState, EpochHistory
 
     train_params = params["train"]
     reduce_lr, stop = train_params["reduce_lr"], train_params["early_stopping"]
@@ -227,17 +193,16 @@ def _callbacks(params: dict, folder: Path) -> list:
     ]
 
 
-def _evaluate(params: dict, spec: dict, model, splits: dict, folder: Path) -> dict:
-    from facelib.engine.evaluate import evaluate_model, evaluated_at, write_metrics
+def _evaluate(params: dict, spec: dict, source, model, splits: dict, folder: Path) -> dict:
 
-    result = evaluate_model(model, splits["test"], params,
+    result = evaluate_model(model, splits["test"], params, source=source,
                             predictions_dir=folder / "test_predictions")
     metrics = {
         "architecture": spec["architecture"],
         "backbone": spec["backbone"],
         "image_size": params["data"]["image_size"],
         "n_images": len(splits["test"]),
-        "evaluated_at": evaluated_at(params),
+        "evaluated_at": source.evaluated_at,
         **result["metrics"],
     }
     write_metrics(folder, metrics, result["confusion"])

@@ -15,6 +15,7 @@ classes and over the face classes without background (as face-parsing papers rep
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 SCORES = ("precision", "recall", "f1", "iou")
 
@@ -64,7 +65,6 @@ def confusion_metrics(confusion: np.ndarray, class_names: list[str] | tuple[str,
 
 def metrics_table(metrics: dict):
     """Per-class scores plus the two means as a pandas DataFrame (rows: classes)."""
-    import pandas as pd
 
     table = pd.DataFrame(metrics["per_class"]).T
     table.loc["mean"] = metrics["mean"]

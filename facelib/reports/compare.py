@@ -2,42 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from facelib.core.params import model_name
-from facelib.engine.training import MODEL_FILE, run_dir
-
-
-@dataclass
-class Run:
-    name: str
-    spec: dict
-    folder: Path
-    metrics: dict
-    history: pd.DataFrame
-
-    @property
-    def model_path(self) -> Path:
-        return self.folder / MODEL_FILE
-
-
-def load_runs(params: dict) -> list[Run]:
-    """The finished runs of the profile's models, in the profile's order."""
-    runs = []
-    for spec in params["models"]:
-        folder = run_dir(params, spec)
-        metrics_file = folder / "metrics.json"
-        if not metrics_file.exists():
-            continue
-        runs.append(Run(model_name(spec), spec, folder, json.loads(metrics_file.read_text()),
-                        pd.read_csv(folder / "history.csv")))
-    return runs
+from facelib.core.runs import Run
+from facelib.engine.predict import model_input_size
+from facelib.models import load_model
 
 
 def comparison_table(runs: list[Run]) -> pd.DataFrame:
@@ -73,8 +45,6 @@ def inference_speed(model, image_size: int, batch_size: int, batches: int) -> fl
 
 def model_costs(runs: list[Run], params: dict) -> pd.DataFrame:
     """Parameter count, input side and inference speed (images/s) of each run's model."""
-    from facelib.models import load_model
-    from facelib.engine.predict import model_input_size
 
     rows = []
     for run in runs:

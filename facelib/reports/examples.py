@@ -5,10 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 
+from facelib.core.io import write_png
+from facelib.core.runs import MODEL_FILE
 from facelib.core.scheme import ClassScheme
+from facelib.data.discover import Pair, load_image, load_label_map
+from facelib.data.shards import read_pairs
+from facelib.engine.predict import predict_images
+from facelib.models import load_model
 
 
 @dataclass
@@ -33,9 +40,6 @@ def example_pairs(run_dir: Path, count: int) -> pd.DataFrame:
 
 def predict_examples(params: dict, run_dirs: dict[str, Path], count: int) -> Examples:
     """`count` fixed test images (see `example_pairs`), their truth and each run's prediction."""
-    from facelib.models import load_model
-    from facelib.engine.predict import predict_images
-    from facelib.engine.training import MODEL_FILE
 
     scheme = ClassScheme.from_params(params["data"]["classes"])
     chosen = example_pairs(next(iter(run_dirs.values())), count)
@@ -51,13 +55,10 @@ def predict_examples(params: dict, run_dirs: dict[str, Path], count: int) -> Exa
 def read_rows(rows: pd.DataFrame) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """RGB photos and source-id masks of `split.csv` rows, from their files or, when `image`
     names a shard (`.tfrecord`), from the shards."""
-    from facelib.data.discover import load_image, load_label_map
 
     if not rows["image"].str.endswith(".tfrecord").any():
         return ([load_image(path) for path in rows["image"]],
                 [load_label_map(path) for path in rows["mask"]])
-    from facelib.data.discover import Pair
-    from facelib.data.shards import read_pairs
 
     pairs = [Pair(r.stem, r.subject, r.folder, Path(r.image), Path(r.mask))
              for r in rows.itertuples()]
@@ -73,9 +74,6 @@ def example_photos(run_dir: Path, count: int, out_dir: Path) -> list[str]:
     chosen = example_pairs(run_dir, count)
     if not chosen["image"].str.endswith(".tfrecord").any():
         return list(chosen["image"])
-    import cv2
-
-    from facelib.core.io import write_png
 
     images, _ = read_rows(chosen)
     paths = [Path(out_dir) / f"{stem}.png" for stem in chosen["stem"]]

@@ -15,37 +15,13 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from facelib.data.discover import load_image, load_label_map
 from facelib.core.io import atomic_path
-from facelib.core.scheme import ClassScheme
+from facelib.core.scheme import ClassScheme, colorize, overlay
+from facelib.data.discover import load_image, load_label_map
+from facelib.data.sources import sample_indices
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 GAP = 4  # pixels between the photo and its overlay in a sample tile
-
-
-def colorize(label_map: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """RGB picture of a label map: class k gets palette[k]; ids outside the palette white."""
-    labels = np.asarray(label_map)
-    palette = np.asarray(palette, dtype=np.uint8)
-    known = (labels >= 0) & (labels < len(palette))
-    out = np.full((*labels.shape, 3), 255, dtype=np.uint8)
-    out[known] = palette[labels[known]]
-    return out
-
-
-def overlay(image_rgb: np.ndarray, label_map: np.ndarray, palette: np.ndarray,
-            alpha: float = 0.5) -> np.ndarray:
-    """The photo with class colours blended in at `alpha`; background (0) left as it is."""
-    image = np.asarray(image_rgb)
-    labels = np.asarray(label_map)
-    if image.shape[:2] != labels.shape or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"overlay: expected an (H, W, 3) photo and an (H, W) label map, got "
-                         f"{image.shape} and {labels.shape}")
-    blended = (1 - alpha) * image.astype(np.float32) + alpha * colorize(labels, palette)
-    out = image.astype(np.uint8, copy=True)
-    foreground = labels != 0
-    out[foreground] = np.round(blended[foreground]).astype(np.uint8)
-    return out
 
 
 def legend_handles(scheme: ClassScheme) -> list[Patch]:
@@ -77,11 +53,6 @@ def _as_pairs(dataset_dir_or_pairs) -> list[tuple]:
             image, mask = pair
             pairs.append((Path(image).stem, Path(image), Path(mask)))
     return pairs
-
-
-def sample_indices(count: int, n: int, seed: int) -> list[int]:
-    """The `n` (at most `count`) random positions `show_samples` shows, sorted."""
-    return sorted(np.random.default_rng(seed).choice(count, min(n, count), replace=False))
 
 
 def fit(picture: np.ndarray, size: int, nearest: bool = False) -> np.ndarray:
