@@ -1,6 +1,6 @@
 """The scale check's synthetic pairs are a valid dataset, and its steps report measurements."""
 
-from facelib.data.scale_check import make_pairs, measure, pair_location
+from benchmarks.scale import make_pairs, measure, pair_location
 from facelib.data.validate import validate_dataset
 
 
