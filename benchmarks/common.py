@@ -55,7 +55,7 @@ class Settings:
 
 FULL = Settings(train_pairs=256, eval_pairs=32, loader_repeats=3, train_size=256,
                 train_repeats=3, train_steps=10, precision_steps=40, precision_xla=True,
-                inference_repeats=3, peer_repeats=2, peer_steps=20)
+                inference_repeats=3, peer_repeats=2, peer_steps=10)
 QUICK = Settings(train_pairs=64, eval_pairs=16, loader_repeats=2, train_size=128,
                  train_repeats=1, train_steps=3, precision_steps=6, precision_xla=False,
                  inference_repeats=1, peer_repeats=1, peer_steps=5)
@@ -82,6 +82,17 @@ def median_seconds(action, repeats: int) -> float:
         action()
         durations.append(time.perf_counter() - start)
     return statistics.median(durations)
+
+
+def rounded(value, digits: int = 3):
+    """Floats rounded to `digits` significant digits, inside dicts and lists too."""
+    if isinstance(value, dict):
+        return {key: rounded(item, digits) for key, item in value.items()}
+    if isinstance(value, list):
+        return [rounded(item, digits) for item in value]
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}")
+    return value
 
 
 def first_line(error: BaseException) -> str:

@@ -11,11 +11,14 @@ ratios of the rounds. PyTorch runs on `TORCH_THREADS` threads, TensorFlow with i
 thread pools (as many threads as cores).
 
 The section runs only where `torch` and `segmentation_models_pytorch` are installed
-(`pip install -e ".[peer]"`); elsewhere it says so and is skipped.
+(`pip install -e ".[peer]"`); elsewhere it says so and is skipped. `python -m benchmarks.peer
+[--quick]` runs this section alone and prints its JSON.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -25,14 +28,24 @@ import sys
 
 import numpy as np
 
-from benchmarks.common import Settings, first_line, log, median_ratio
+from benchmarks.common import (
+    FULL,
+    QUICK,
+    Settings,
+    cpu_info,
+    cpu_tag,
+    first_line,
+    log,
+    median_ratio,
+    rounded,
+)
 from facelib.core.params import load_params, params_for_model, resolve_path
 
 PEER_PROFILE = "params/demo.yaml"
 PEER_MODELS = ("unet_efficientnetb0", "deeplabv3plus_efficientnetb0")
 PEER_LOSS = ["dice", "cce"]
 TORCH_THREADS = 2
-WARMUP_STEPS = 3  # untimed steps first in each process (tracing, oneDNN primitive caches)
+WARMUP_STEPS = 2  # untimed steps first in each process (tracing, oneDNN primitive caches)
 PEER_PACKAGES = ("torch", "segmentation_models_pytorch")
 WORKERS = {"facelib": "benchmarks.peer_facelib", "smp": "benchmarks.peer_smp"}
 BATCH_SEED = 0  # both workers train on the same batch, drawn from this seed
@@ -102,7 +115,8 @@ def interleaved(models, frameworks, rounds: int, run) -> dict:
 
 def summarize(runs: dict) -> dict:
     """{model: facelib_ips, smp_ips, ratio (median of the rounds' ratios), the rounds' figures,
-    and what each framework's network is: parameters, convolution GMACs per image}."""
+    the CPU time per image (all threads; under load it moves less than the wall clock), and
+    what each framework's network is: parameters, convolution GMACs per image}."""
     summary = {}
     for model, by_framework in runs.items():
         facelib, smp = by_framework["facelib"], by_framework["smp"]
@@ -114,6 +128,8 @@ def summarize(runs: dict) -> dict:
             "ratio": median_ratio(facelib_ips, smp_ips),
             "facelib_runs_ips": facelib_ips,
             "smp_runs_ips": smp_ips,
+            "facelib_cpu_ms_per_image": statistics.median(r["cpu_ms_per_image"] for r in facelib),
+            "smp_cpu_ms_per_image": statistics.median(r["cpu_ms_per_image"] for r in smp),
             "facelib_parameters": facelib[0]["parameters"],
             "smp_parameters": smp[0]["parameters"],
             "facelib_conv_gmacs": facelib[0]["conv_gmacs"],
@@ -149,3 +165,19 @@ def measure_peer(settings: Settings) -> tuple[dict, dict]:
     setup["versions"] = {framework: results[0]["versions"] for framework, results in first.items()}
     setup["notes"] = {framework: results[0]["notes"] for framework, results in first.items()}
     return summarize(runs), setup
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.peer",
+                                     description="the bench's peer section alone, as JSON")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    with contextlib.redirect_stdout(sys.stderr):
+        figures, setup = measure_peer(QUICK if args.quick else FULL)
+    setup["cpu"] = cpu_tag(cpu_info())
+    print(json.dumps(rounded({"peer": figures, "peer_setup": setup}), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

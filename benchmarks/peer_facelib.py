@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 
 import numpy as np
 import tensorflow as tf
@@ -76,9 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     batch = (tf.constant(images), tf.one_hot(labels, n_classes))
     dataset = tf.data.Dataset.from_tensors(batch).repeat()
     fit_images_per_second(model, dataset, args.batch, args.warmup)
+    cpu_start = time.process_time()
     ips = fit_images_per_second(model, dataset, args.batch, args.steps)
+    cpu_seconds = time.process_time() - cpu_start  # of steps + 1: a fit's first is untimed
     print(json.dumps({
         "framework": "facelib", "model": args.model, "ips": ips,
+        "cpu_ms_per_image": 1000 * cpu_seconds / ((args.steps + 1) * args.batch),
         "parameters": int(model.count_params()), "conv_gmacs": conv_macs(model) / 1e9,
         "versions": {"tensorflow": tf.__version__},
         "notes": ("facelib's step: its model (preprocessing and softmax inside), loss "

@@ -118,12 +118,14 @@ def main(argv: list[str] | None = None) -> int:
 
     for _ in range(args.warmup + 1):
         step()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(args.steps):
         step()
     ips = args.steps * args.batch / (time.perf_counter() - start)
+    cpu_seconds = time.process_time() - cpu_start
     print(json.dumps({
         "framework": "smp", "model": args.model, "ips": ips,
+        "cpu_ms_per_image": 1000 * cpu_seconds / (args.steps * args.batch),
         "parameters": sum(p.numel() for p in model.parameters()),
         "conv_gmacs": conv_macs(model, images) / 1e9,
         "versions": {"torch": torch.__version__, "segmentation_models_pytorch": smp.__version__},

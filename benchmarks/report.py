@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from benchmarks.common import rounded
 from benchmarks.loader import CACHED_SPEEDUP_GOAL
 from benchmarks.training import PIPELINE_VS_MEMORY_GOAL
 
@@ -26,17 +27,6 @@ def checks(results: dict) -> list[dict]:
     for check in found:
         check["passed"] = check["measured"] >= check["goal"]
     return found
-
-
-def rounded(value, digits: int = 3):
-    """Floats rounded to `digits` significant digits, inside dicts and lists too."""
-    if isinstance(value, dict):
-        return {key: rounded(item, digits) for key, item in value.items()}
-    if isinstance(value, list):
-        return [rounded(item, digits) for item in value]
-    if isinstance(value, float):
-        return float(f"{value:.{digits}g}")
-    return value
 
 
 def to_json(results: dict) -> str:
@@ -103,9 +93,11 @@ def peer_lines(peer: dict, setup: dict, cpu: str) -> list[str]:
              f"{setup['optimizer']}, {setup['loss']}, {setup['rounds']} interleaved rounds of "
              f"{setup['timed_steps']} steps; load average {setup['load_average'][0]} -> "
              f"{setup['load_average'][1]})  {cpu}",
-             f"  {'model':<30}{'facelib':>9}{'smp':>9}{'ratio':>8}   GMACs/image facelib, smp"]
+             f"  {'model':<30}{'facelib':>9}{'smp':>9}{'ratio':>8}   CPU ms/image and "
+             "GMACs/image, facelib | smp"]
     for name, row in peer.items():
         lines.append(f"  {name:<30}{shown(row['facelib_ips']):>9}{shown(row['smp_ips']):>9}"
-                     f"{shown(row['ratio']):>8}   {shown(row['facelib_conv_gmacs'])}, "
-                     f"{shown(row['smp_conv_gmacs'])}")
+                     f"{shown(row['ratio']):>8}   {shown(row['facelib_cpu_ms_per_image'])}, "
+                     f"{shown(row['facelib_conv_gmacs'])} | {shown(row['smp_cpu_ms_per_image'])}"
+                     f", {shown(row['smp_conv_gmacs'])}")
     return lines

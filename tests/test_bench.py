@@ -257,7 +257,7 @@ def test_peer_runs_alternate_frameworks_round_by_round(monkeypatch):
 
 def test_the_peer_ratio_is_the_median_of_the_rounds_ratios():
     def run(ips):
-        return {"ips": ips, "parameters": 10, "conv_gmacs": 0.5}
+        return {"ips": ips, "cpu_ms_per_image": 1000 / ips, "parameters": 10, "conv_gmacs": 0.5}
 
     summary = peer.summarize({"unet": {"facelib": [run(10.0), run(30.0), run(40.0)],
                                        "smp": [run(20.0), run(20.0), run(10.0)]}})
@@ -266,6 +266,7 @@ def test_the_peer_ratio_is_the_median_of_the_rounds_ratios():
     assert (row["facelib_ips"], row["smp_ips"]) == (30.0, 20.0)
     assert row["ratio"] == 1.5  # ratios 0.5, 1.5, 4.0
     assert row["facelib_runs_ips"] == [10.0, 30.0, 40.0]
+    assert row["smp_cpu_ms_per_image"] == 50.0
 
 
 def test_without_the_peer_packages_the_section_says_so(monkeypatch):
@@ -337,6 +338,8 @@ def fake_results() -> dict:
                                          "pipeline_vs_memory": 0.94}},
         "inference": {"pspnet_resnet50": {"batch_ips": 40.0, "large_photo_ms": 250.0}},
         "peer": {"unet_efficientnetb0": {"facelib_ips": 31.0, "smp_ips": 40.0, "ratio": 0.775,
+                                         "facelib_cpu_ms_per_image": 60.0,
+                                         "smp_cpu_ms_per_image": 45.0,
                                          "facelib_conv_gmacs": 0.61, "smp_conv_gmacs": 0.32}},
         "peer_setup": {"size": 128, "batch_size": 8, "optimizer": "adam",
                        "loss": "dice + cce", "rounds": 2, "timed_steps": 20,
@@ -352,7 +355,7 @@ def test_the_table_shows_every_part_and_the_cpu_beside_each():
 
     for text in ("loader_speedup (cold)", "2x", "facelib_cached_augmented", "pspnet_resnet50",
                  "0.94", "not run", "recommended: float32", "250", "mask_decode 7.2",
-                 "unet_efficientnetb0", "0.775", "0.61, 0.32"):
+                 "unet_efficientnetb0", "0.775", "60, 0.61 | 45, 0.32"):
         assert text in table
     assert re.search(r"cached loader / naive loader +26 >= 10 +pass", table)
     assert re.search(r"pipeline-fed / in-memory training, pspnet_resnet50 +0.94 >= 0.95 +FAIL",
