@@ -152,6 +152,12 @@ def measure_peer(settings: Settings) -> tuple[dict, dict]:
         setup["skipped"] = (f"{' and '.join(missing)} not installed: pip install -e \".[peer]\" "
                             "to compare with segmentation_models_pytorch")
         return {}, setup
+    try:  # the workers read the demo profile: a checkout's params/ must be there
+        for model in PEER_MODELS:
+            peer_params(model, settings.peer_size, settings.peer_batch)
+    except ValueError as error:  # ParamsError too
+        setup["skipped"] = first_line(error)
+        return {}, setup
     load_before = os.getloadavg()[0]
     try:
         runs = interleaved(PEER_MODELS, ("facelib", "smp"), settings.peer_repeats,

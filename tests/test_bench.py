@@ -83,6 +83,7 @@ def test_naive_and_facelib_batches_have_the_same_shapes_and_nearly_the_same_targ
         assert np.abs(naive_images.astype(np.float32) - images).mean() < 8  # bilinear vs area
 
 
+@pytest.mark.slow
 def test_compare_loaders_reports_every_rate_and_speedup(pairs):
     result = loader.compare_loaders(pairs, SIZE, BATCH, repeats=1)
 
@@ -108,6 +109,7 @@ def tiny_model(n_classes: int = 8) -> tf.keras.Model:
     return model
 
 
+@pytest.mark.slow
 def test_feeds_are_compared_on_the_same_model(pairs):
     params = common.bench_params(SIZE, BATCH)
     pipeline, batch = training.cached_training_data(pairs, params)
@@ -278,6 +280,15 @@ def test_without_the_peer_packages_the_section_says_so(monkeypatch):
     assert "segmentation_models_pytorch not installed" in setup["skipped"]
     assert ".[peer]" in setup["skipped"]
     assert "skipped, segmentation_models_pytorch" in report.peer_lines(figures, setup, "")[0]
+
+
+def test_without_the_demo_profile_the_section_says_so(monkeypatch, tmp_path):
+    monkeypatch.setattr(peer, "missing_packages", lambda: [])
+    monkeypatch.setattr(peer, "PEER_PROFILE", str(tmp_path / "demo.yaml"))
+
+    figures, setup = peer.measure_peer(common.QUICK)
+
+    assert figures == {} and "no such params file" in setup["skipped"]
 
 
 def test_a_worker_result_is_its_last_json_line_and_a_failure_its_last_error_line():

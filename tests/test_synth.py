@@ -38,6 +38,7 @@ def dataset(tmp_path_factory) -> Path:
                                   workers=2, progress=False)
 
 
+@pytest.mark.slow  # the 100-face fixture
 def test_layout_and_pairing(dataset):
     assert sorted(p.name for p in dataset.iterdir()) == ["train", "val"]
     for split, count in (("train", 80), ("val", 20)):
@@ -55,12 +56,14 @@ def test_layout_and_pairing(dataset):
     assert not list(dataset.parent.glob("*.tmp-*"))
 
 
+@pytest.mark.slow  # the 100-face fixture
 def test_sizes_and_both_orientations(dataset):
     shapes = [read_mask(p).shape for p in dataset.glob("*/seg/*.png")]
     assert all(320 <= side <= 900 for shape in shapes for side in shape)
     assert any(h > w for h, w in shapes) and any(w > h for h, w in shapes)
 
 
+@pytest.mark.slow  # the 100-face fixture
 def test_every_target_class_appears_and_ids_are_source_ids(dataset):
     seen = set()
     for path in dataset.glob("*/seg/*.png"):
@@ -78,6 +81,7 @@ SIDED_IDS = {i for pair in LEFT_RIGHT_PAIRS for i in pair}  # eyebrows, eyes, ey
 LABEL_MAPS_SHA256 = {2: "f074a5357d11a44f6421ac601b1c6aca827dc236bd150a7b9c8dfc52f818c70c"}
 
 
+@pytest.mark.slow  # the 100-face fixture
 def test_faces_fill_a_fair_part_of_the_photo(dataset):
     for path in dataset.glob("*/seg/*.png"):
         mask = read_mask(path)
@@ -85,6 +89,7 @@ def test_faces_fill_a_fair_part_of_the_photo(dataset):
         assert 0.25 < (rows[-1] - rows[0] + 1) / mask.shape[0] < 0.8, path.name
 
 
+@pytest.mark.slow  # the 100-face fixture
 def test_subjects_have_several_frames_and_one_split(dataset):
     subjects = {
         split: [p.stem.split("_")[0] for p in (dataset / split / "seg").iterdir()]
