@@ -64,7 +64,7 @@ def format_table(results: dict) -> str:
         lines.append(f"  {loader_name:<8}{sum(stages.values()):6.1f}  ({shown_stages})")
     lines += ["", f"training images/s:  pipeline  in memory  pipeline/memory  {cpu}"]
     for name, row in results["training"].items():
-        lines.append(f"  {name:<26}{shown(row['pipeline_ips']):>10}"
+        lines.append(f"  {name:<30}{shown(row['pipeline_ips']):>10}"
                      f"{shown(row['in_memory_ips']):>11}{shown(row['pipeline_vs_memory']):>17}")
     precision = results["precision"]
     lines += ["", f"precision ({precision['model']}, {precision['size']} px, "
@@ -75,7 +75,7 @@ def format_table(results: dict) -> str:
     lines += [f"  recommended: {precision['recommended']}", "",
               f"inference:  images/s (batch)  large photo ms  {cpu}"]
     for name, row in results["inference"].items():
-        lines.append(f"  {name:<26}{shown(row['batch_ips']):>10}{shown(row['large_photo_ms']):>16}")
+        lines.append(f"  {name:<30}{shown(row['batch_ips']):>10}{shown(row['large_photo_ms']):>16}")
     lines += ["", *peer_lines(results["peer"], results["peer_setup"], cpu), "",
               f"checks (measurements against issue 18's goals)  {cpu}"]
     for check in results["checks"]:
