@@ -81,9 +81,10 @@ scores_figure
 # %%
 varied = compare.varied_params(runs)
 print("params that differ between the runs:", ", ".join(varied) or "none")
-if varied:
-    params_figure = charts.plot_score_by_param(table, varied)
+params_figure = charts.plot_score_by_param(table, varied) if varied else None
+if params_figure:
     save_figure(params_figure, results_dir / "params.png")
+params_figure
 
 # %%
 charts.plot_iou_heatmap(compare.per_class_iou(runs))

@@ -19,6 +19,8 @@ class EpochLog(tf.keras.callbacks.Callback):
     """One line per finished epoch on stdout: `NAME epoch 3/12: loss 0.41 - val_iou_score
     0.62 - 14 s` (what `facelib run` passes on to the terminal)."""
 
+    SHOWN = ("loss", "iou_score", "val_loss", "val_iou_score")
+
     def __init__(self, name: str, epochs: int):
         super().__init__()
         self.name, self.epochs = name, epochs
@@ -27,7 +29,8 @@ class EpochLog(tf.keras.callbacks.Callback):
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        scores = " - ".join(f"{key} {value:.4f}" for key, value in (logs or {}).items())
+        logs = logs or {}
+        scores = " - ".join(f"{key} {logs[key]:.4f}" for key in self.SHOWN if key in logs)
         seconds = time.perf_counter() - self._start
         print(f"{self.name} epoch {epoch + 1}/{self.epochs}: {scores} - {seconds:.0f} s",
               flush=True)
