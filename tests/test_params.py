@@ -121,8 +121,8 @@ def test_a_models_entry_overrides_params_for_that_model_only():
 
 def test_set_wins_over_a_models_entry_of_its_own():
     demo = ROOT / "params/demo.yaml"
-    assert params_for_model(load_params(demo), {"architecture": "unet",
-                                                "backbone": "efficientnetb0"})["train"]["epochs"] == 12
+    unet = {"architecture": "unet", "backbone": "efficientnetb0"}
+    assert params_for_model(load_params(demo), unet)["train"]["epochs"] == 12
     params = load_params(demo, ["train.epochs=1", "data.image_size=64"])
     for spec in params["models"]:
         chosen = params_for_model(params, spec)
