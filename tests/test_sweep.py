@@ -1,5 +1,6 @@
 """`facelib sweep`: one run per combination, checked first, resumable, then one comparison."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,13 @@ def test_sweep_trains_each_combination_once_and_compares_them(tmp_path):
     assert {"train.learning_rate", "train.loss"} <= set(table.columns)
     assert table["iou"].is_monotonic_decreasing
     assert (out / "params.png").exists() and (out / "03_compare.html").exists()
+
+    other = tmp_path / "other"
+    shutil.copytree(out / "runs", other / "runs")
+    both = tmp_path / "both"
+    done = subprocess.run([sys.executable, "-m", "facelib.app.cli", "compare", str(out),
+                           str(other), "--out", str(both), "--params", str(PROFILE)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    names = pd.read_csv(both / "comparison.csv")["model"]
+    assert sorted(names) == sorted([f"sweep/{r}" for r in runs] + [f"other/{r}" for r in runs])
