@@ -24,7 +24,7 @@ run: install
 	cp $${FACELIB_OUTPUTS:-outputs}/demo/comparison.png $${FACELIB_OUTPUTS:-outputs}/demo/predictions.png docs/figures/
 
 lint: install
-	$(BIN)/ruff check facelib tests notebooks
+	$(BIN)/ruff check facelib benchmarks tests notebooks
 
 test: install lint
 	$(BIN)/python -m pytest -v
@@ -33,6 +33,7 @@ test: install lint
 notebooks: install
 	$(BIN)/facelib notebooks
 
+# benchmarks/; its peer section runs where the peer extra is installed (see README, Performance).
 bench: install
 	$(BIN)/facelib bench
 

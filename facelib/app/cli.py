@@ -72,9 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("notebooks", help="re-execute the committed notebooks on the quick profile")
 
-    p = sub.add_parser("bench", help="measure input pipeline, training and inference speed")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--quick", action="store_true", help="smaller and faster (under 3 minutes)")
+    p = sub.add_parser("bench", help="measure input pipeline, training and inference speed "
+                                     "(and the PyTorch peer's, where installed)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quick", action="store_true",
+                   help="smaller and faster (about 3 minutes on an idle 2-core CPU)")
 
     p = sub.add_parser("convert", help="convert a public dataset to the reference layout")
     p.add_argument("format", choices=["celebamask-hq", "lapa"])

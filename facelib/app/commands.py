@@ -130,9 +130,19 @@ def notebooks(args) -> int:
 
 
 def bench(args) -> int:
-    from facelib.bench import run_bench
+    # benchmarks/ sits beside facelib/ (installed with it), above every layer of the package
+    try:
+        from benchmarks.report import format_table, to_json
+        from benchmarks.run import run_bench
+    except ModuleNotFoundError as e:
+        if e.name != "benchmarks":
+            raise
+        raise UsageError("the benchmarks package is not installed: run `pip install -e .` in "
+                         "a facelib checkout (it installs benchmarks/ beside facelib/)") from None
 
-    return run_bench(as_json=args.json, quick=args.quick)
+    results = run_bench(quick=args.quick)
+    print(to_json(results) if args.json else format_table(results))
+    return 0
 
 
 def convert(args) -> int:
