@@ -7,7 +7,9 @@ shards, image and mask both name the pair's shard file), `skipped.txt` (pairs le
 any), `metrics.json` and `confusion.csv` (test split), `test_predictions/STEM.png` (label
 maps at each photo's size; from shards, at the shard size: `evaluated_at` in metrics.json
 says which). A run interrupted by Ctrl-C or SIGTERM resumes from its last finished epoch
-when started again (`backup/`).
+when started again (`backup/`). Under `train.strategy: multiworker` only the chief
+(`facelib.workers.is_chief`) writes the run folder; every worker trains the same number of
+steps per epoch from an endless share of the training split, so none runs dry.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import yaml
 from facelib.errors import FacelibError
 from facelib.io import write_text
 from facelib.params import ParamsError, model_name, output_dir, params_for_model
+from facelib.workers import is_chief, results_written, wait_for_results, worker_count
 
 MODEL_FILE = "model.keras"
 
@@ -81,6 +84,7 @@ def train_model(params: dict, spec: dict, force: bool = False) -> RunResult:
     import json
 
     params = params_for_model(params, spec)
+    chief = is_chief(params)
     folder = run_dir(params, spec)
     name = model_name(spec)
     state = run_state(params, spec)
@@ -93,21 +97,27 @@ def train_model(params: dict, spec: dict, force: bool = False) -> RunResult:
             f"{folder} holds a finished run with other params; use --force (or "
             "force=True) to replace it, or set output_dir to keep both"
         )
-    if force or state == "stale":
-        shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_text(folder / "params.pending.yaml", params_text(params))
+    if chief:
+        if force or state == "stale":
+            shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text(folder / "params.pending.yaml", params_text(params))
     try:
         with _stop_on_sigterm():
-            model, splits = _fit(params, spec, folder)
+            model, splits = _fit(params, spec, folder, chief)
     except KeyboardInterrupt:
         print(f"{name}: interrupted; run the same command again to resume from the last "
               f"finished epoch ({folder / 'backup'})", file=sys.stderr)
         raise
+    if not chief:  # the chief evaluates and writes the results
+        wait_for_results(name)
+        return RunResult(name, folder, {}, resumed=state == "partial")
     metrics = _evaluate(params, spec, model, splits, folder)
     write_text(folder / "params.yaml", params_text(params))
     (folder / "params.pending.yaml").unlink(missing_ok=True)
     shutil.rmtree(folder / "backup", ignore_errors=True)
+    if worker_count(params) > 1:
+        results_written(name)
     return RunResult(name, folder, metrics, resumed=state == "partial")
 
 
@@ -162,18 +172,29 @@ def steps_per_epoch(params: dict, n_train: int) -> int:
     return params["train"]["steps_per_epoch"] or n_train // params["train"]["batch_size"]
 
 
-def _fit(params: dict, spec: dict, folder: Path):
+def _fit(params: dict, spec: dict, folder: Path, chief: bool = True):
     from facelib.data.pipeline import make_dataset
     from facelib.data.sources import load_splits
     from facelib.models import build_model, load_model
 
     train_params = params["train"]
-    splits = load_splits(params, skipped_report=folder / "skipped.txt")
-    write_split(splits, folder / "split.csv")
+    splits = load_splits(params, skipped_report=folder / "skipped.txt" if chief else None)
+    if chief:
+        write_split(splits, folder / "split.csv")
+    multiworker = train_params["strategy"] == "multiworker"
+    if multiworker:
+        _check_shares(splits["train"], worker_count(params))
     strategy = configure_tensorflow(params)
-    train_data = make_dataset(splits["train"], params, training=True)
-    if train_params["steps_per_epoch"]:  # epochs of a fixed number of steps: never run dry
-        train_data = train_data.repeat()
+    fit_steps = train_params["steps_per_epoch"]
+    if multiworker:
+        # Workers' shares differ in size: a worker whose share ended would get empty batches
+        # while the others still train. Endless shares and a fixed step count avoid that.
+        fit_steps = fit_steps or steps_per_epoch(params, len(splits["train"]))
+        train_data = make_dataset(splits["train"], params, training=True, repeat=True)
+    else:
+        train_data = make_dataset(splits["train"], params, training=True)
+        if fit_steps:  # epochs of a fixed number of steps: never run dry
+            train_data = train_data.repeat()
     val_data = make_dataset(splits["val"], params, training=False)
     with strategy.scope():
         model = build_model(spec, params)
@@ -182,12 +203,21 @@ def _fit(params: dict, spec: dict, folder: Path):
         train_data,
         validation_data=val_data,
         epochs=train_params["epochs"],
-        steps_per_epoch=train_params["steps_per_epoch"],
-        callbacks=_callbacks(params, folder),
+        steps_per_epoch=fit_steps,
+        callbacks=_callbacks(params, folder, chief),
         verbose=2,
     )
     best = folder / MODEL_FILE
-    return (load_model(best) if best.exists() else model), splits
+    return (load_model(best) if chief and best.exists() else model), splits
+
+
+def _check_shares(pairs: list, workers: int) -> None:
+    """Each worker trains on whole shard files or on every n-th pair: it needs one at least."""
+    units = len({p.image for p in pairs})  # shard pairs name their shard file
+    if units < workers:
+        raise ParamsError(f"train.strategy = multiworker: {workers} workers, but the training "
+                          f"split is in {units} file(s) (each worker reads whole shard files)"
+                          "; use fewer workers or shards of fewer examples")
 
 
 def write_split(splits: dict, path: Path) -> None:
@@ -202,7 +232,7 @@ def write_split(splits: dict, path: Path) -> None:
     write_text(path, pd.DataFrame(rows).to_csv(index=False))
 
 
-def _callbacks(params: dict, folder: Path) -> list:
+def _callbacks(params: dict, folder: Path, chief: bool = True) -> list:
     import tensorflow as tf
 
     from facelib.callbacks import BestModelSaver, CallbackState, EpochHistory
@@ -218,11 +248,14 @@ def _callbacks(params: dict, folder: Path) -> list:
             monitor=reduce_lr["monitor"], patience=reduce_lr["patience"],
             factor=reduce_lr["factor"], min_lr=reduce_lr["min_lr"], verbose=1))
     # BackupAndRestore comes last: an epoch counts as done only once its files are written.
+    # The other workers read the chief's files and write none (BackupAndRestore's own
+    # temporary backup/workertemp_N excepted, removed after each save).
     return [
-        EpochHistory(folder / "history.csv"),
+        *([EpochHistory(folder / "history.csv")] if chief else []),
         *schedule,
-        CallbackState(folder / "callbacks.json", schedule),
-        BestModelSaver(folder / MODEL_FILE, monitor=train_params["checkpoint_monitor"]),
+        CallbackState(folder / "callbacks.json", schedule, write=chief),
+        BestModelSaver(folder / MODEL_FILE, monitor=train_params["checkpoint_monitor"],
+                       write=chief),
         tf.keras.callbacks.BackupAndRestore(str(folder / "backup")),
     ]
 
