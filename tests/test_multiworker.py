@@ -1,7 +1,7 @@
 """Two `facelib train` workers on loopback ports (TF_CONFIG, MultiWorkerMirroredStrategy)
 train the quick profile into one run folder, which only the chief writes; killed after the
 first finished epoch and started again, they resume from it. Every wait has a deadline: a
-hung collective fails the test."""
+hung collective fails the test. Also: which worker is the chief, and TF_CONFIG mistakes."""
 
 import json
 import os
@@ -15,6 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from facelib.cli import main
+from facelib.params import load_params
+from facelib.workers import ClusterConfigError, is_chief, worker_count
+
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "pspnet_resnet50"
 EPOCHS = 3
@@ -22,7 +26,6 @@ DEADLINE = 900  # seconds for one start of the workers, on a loaded 2-core machi
 RUN_FILES = {"model.keras", "model.best.json", "history.csv", "params.yaml", "split.csv",
              "metrics.json", "confusion.csv", "test_predictions"}
 
-pytestmark = pytest.mark.slow
 
 
 def free_ports(count: int) -> list[int]:
@@ -93,6 +96,7 @@ def epochs_in(history: Path) -> list[int]:
     return pd.read_csv(history)["epoch"].tolist() if history.exists() else []
 
 
+@pytest.mark.slow
 def test_two_workers_share_one_run_folder_and_resume_after_a_kill(tmp_path):
     out = tmp_path / "out"
     run = out / "runs" / MODEL
@@ -128,3 +132,52 @@ def test_two_workers_share_one_run_folder_and_resume_after_a_kill(tmp_path):
     assert metrics["n_images"] == len(test_stems) and 0 < metrics["mean"]["iou"] <= 1
     print(f"first start to kill {interrupted - started:.0f} s, "
           f"resume to end {time.monotonic() - interrupted:.0f} s")
+
+
+def cluster_config(cluster: dict, kind: str, index: int) -> str:
+    return json.dumps({"cluster": cluster, "task": {"type": kind, "index": index}})
+
+
+def test_the_chief_is_task_chief_else_worker_0(monkeypatch):
+    multi = load_params(ROOT / "params/quick.yaml", ["train.strategy=multiworker"])
+    single = load_params(ROOT / "params/quick.yaml")
+    workers = {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}
+    with_chief = {"chief": ["127.0.0.1:3"], **workers}
+    cases = [(workers, "worker", 0, True), (workers, "worker", 1, False),
+             (with_chief, "chief", 0, True), (with_chief, "worker", 0, False)]
+    for cluster, kind, index, chief in cases:
+        monkeypatch.setenv("TF_CONFIG", cluster_config(cluster, kind, index))
+        assert is_chief(multi) is chief and is_chief(single)
+        assert worker_count(multi) == sum(map(len, cluster.values()))
+        assert worker_count(single) == 1
+    monkeypatch.delenv("TF_CONFIG")
+    assert is_chief(multi) and worker_count(multi) == 1
+
+
+@pytest.mark.parametrize("config, message", [
+    ("{not json", "TF_CONFIG is not JSON"),
+    ('{"task": {"type": "worker", "index": 0}}', 'TF_CONFIG needs "cluster" and "task"'),
+    (cluster_config({"worker": ["127.0.0.1:1"]}, "worker", 1), "TF_CONFIG task 'worker' 1 is"),
+])
+def test_a_wrong_tf_config_stops_training_with_one_line(config, message, monkeypatch, capsys,
+                                                        tmp_path):
+    monkeypatch.setenv("TF_CONFIG", config)
+    with pytest.raises(ClusterConfigError):
+        is_chief(load_params(ROOT / "params/quick.yaml", ["train.strategy=multiworker"]))
+    code = main(["train", str(ROOT / "params/quick.yaml"), "--model", MODEL,
+                 "--set", "train.strategy=multiworker", "--set", f"output_dir={tmp_path}"])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1, err
+    assert not any(tmp_path.iterdir())
+
+
+def test_each_worker_needs_a_shard_file_of_its_own():
+    from types import SimpleNamespace
+
+    from facelib.params import ParamsError
+    from facelib.training import _check_shares
+
+    pairs = [SimpleNamespace(image=Path(f"train-{i // 3}.tfrecord")) for i in range(6)]
+    _check_shares(pairs, 2)
+    with pytest.raises(ParamsError, match="3 workers, but the training split is in 2 file"):
+        _check_shares(pairs, 3)
