@@ -19,6 +19,7 @@ from facelib.app.cli import main
 from facelib.core.params import load_params
 from facelib.data.convert import convert
 from facelib.data.shards import shard_files, shard_pairs, write_shards
+from facelib.data.sources import data_source
 from facelib.data.validate import validate_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -177,17 +178,20 @@ def stems_of(dataset, names: dict[bytes, str]) -> list[str]:
 
 def worker_stems(pairs, params, training, names) -> list[list[str]]:
     """The stems each of two workers gets from `make_dataset`, auto-sharded as
-    MultiWorkerMirroredStrategy does; a pipeline per worker, as on two machines."""
+    MultiWorkerMirroredStrategy does; a pipeline per worker, as on two machines. Training
+    batches are sharded (HINT), validation batches are not (OFF): every worker gets all."""
     import tensorflow as tf
     from tensorflow.python.data.experimental.ops.distribute import _AutoShardDataset
 
     from facelib.data.pipeline import make_dataset
 
+    policy = tf.data.experimental.AutoShardPolicy
     workers = []
     for index in range(2):
-        dataset = make_dataset(pairs, params, training=training, batch_size=1)
+        dataset = make_dataset(pairs, params, training=training, batch_size=1,
+                               source=data_source(params))
         assert (dataset.options().experimental_distribute.auto_shard_policy
-                == tf.data.experimental.AutoShardPolicy.HINT)
+                == (policy.HINT if training else policy.OFF))
         workers.append(stems_of(_AutoShardDataset(dataset, num_workers=2, index=index), names))
     return workers
 
@@ -207,20 +211,23 @@ def test_multiworker_gives_each_worker_whole_shard_files_or_its_share_of_pairs(t
     names = {e["image"].tobytes(): e["stem"].decode()
              for e in read_pairs(pairs).as_numpy_iterator()}
     file_of = {p.stem: p.shard.name for p in pairs}
-    for training in (True, False):
-        workers = worker_stems(pairs, params, training, names)
-        assert sorted(workers[0] + workers[1]) == sorted(file_of)
-        files = [{file_of[stem] for stem in worker} for worker in workers]
-        assert files[0] and files[1] and not files[0] & files[1], files
+    workers = worker_stems(pairs, params, True, names)
+    assert sorted(workers[0] + workers[1]) == sorted(file_of)
+    files = [{file_of[stem] for stem in worker} for worker in workers]
+    assert files[0] and files[1] and not files[0] & files[1], files
+    assert [sorted(w) for w in worker_stems(pairs, params, False, names)] == [sorted(file_of)] * 2
 
     folder_params = source_params("folder", data, "multiworker", augment=still)
     folder_pairs = load_splits(folder_params)["train"]
-    for training in (True, False):
-        workers = worker_stems(folder_pairs, folder_params, training, names)
-        assert sorted(workers[0] + workers[1]) == sorted(p.stem for p in folder_pairs)
-        assert workers[0] and workers[1] and not set(workers[0]) & set(workers[1])
+    stems = sorted(p.stem for p in folder_pairs)
+    workers = worker_stems(folder_pairs, folder_params, True, names)
+    assert sorted(workers[0] + workers[1]) == stems
+    assert workers[0] and workers[1] and not set(workers[0]) & set(workers[1])
+    assert [sorted(w) for w in worker_stems(folder_pairs, folder_params, False, names)] \
+        == [stems] * 2
 
-    one_machine = make_dataset(pairs, source_params("shards", shards), training=False)
+    sharded = source_params("shards", shards)
+    one_machine = make_dataset(pairs, sharded, training=False, source=data_source(sharded))
     assert (one_machine.options().experimental_distribute.auto_shard_policy
             == tf.data.experimental.AutoShardPolicy.OFF)
     assert sorted(stems_of(one_machine, names)) == sorted(file_of)

@@ -40,6 +40,7 @@ def make_dataset(
     cache: bool | None = None,
     batch_size: int | None = None,
     source=None,
+    repeat: bool = False,
 ) -> tf.data.Dataset:
     """Batches of (image, onehot): float32 (B, S, S, 3) RGB in 0..255 and float32 (B, S, S, C).
 
@@ -48,11 +49,15 @@ def make_dataset(
     augments and drops the last incomplete batch. `source` (a `facelib.data.sources` source)
     reads the pairs: files (`folder_samples`, also when `source` is None) or shards
     (`shard_samples`); both go through the same `batches`. With `train.strategy:
-    multiworker` each worker reads only its share,
+    multiworker` each worker trains on its share,
     whole shard files or every n-th pair: `shard(SHARD_HINT, ...)` on the file or path list
     and auto-shard policy HINT (the dataset then works only when distributed). FILE fails
     on training batches, whose augmentation keys (`Dataset.random`) come from no file, and
-    DATA would read every file on every worker. Otherwise the policy is OFF.
+    DATA would read every file on every worker. Other batches (validation) are not
+    sharded: every worker evaluates the whole split in the same number of batches, as a
+    worker that ran out first would get empty batches. Otherwise the policy is OFF.
+    `repeat`: endless, the samples repeated before batching (no remainder is dropped
+    between passes); multi-worker training takes this with a fixed number of steps.
     """
     data = params["data"]
     scheme = ClassScheme.from_params(data["classes"])
@@ -64,12 +69,12 @@ def make_dataset(
         raise DatasetError(f"{len(pairs)} training pairs make no full batch of {batch_size}")
 
     shuffle_seed = params["seed"] if training and not cache else None
-    hint = params["train"]["strategy"] == "multiworker"
+    hint = training and params["train"]["strategy"] == "multiworker"
     if source is None:
         samples = folder_samples(pairs, data, scheme, shuffle_seed, hint)
     else:
         samples = source.samples(pairs, params, scheme, shuffle_seed, hint)
-    dataset = batches(samples, len(pairs), params, scheme, training, cache, batch_size)
+    dataset = batches(samples, len(pairs), params, scheme, training, cache, batch_size, repeat)
     policy = tf.data.experimental.AutoShardPolicy
     return with_auto_shard_policy(dataset, policy.HINT if hint else policy.OFF)
 
@@ -116,13 +121,17 @@ def shard_samples(pairs: list[ShardPair], scheme: ClassScheme,
 
 
 def batches(samples: tf.data.Dataset, count: int, params: dict, scheme: ClassScheme,
-            training: bool, cache: bool, batch_size: int) -> tf.data.Dataset:
+            training: bool, cache: bool, batch_size: int,
+            repeat: bool = False) -> tf.data.Dataset:
     """(uint8 image, uint8 training-id mask) samples, `count` of them -> cache (then, when
-    training, shuffle) -> batch -> augment (training) -> one-hot -> prefetch."""
+    training, shuffle) -> repeat (if `repeat`) -> batch -> augment (training) -> one-hot ->
+    prefetch."""
     if cache:
         samples = samples.cache()
         if training:
             samples = samples.shuffle(count, seed=params["seed"], reshuffle_each_iteration=True)
+    if repeat:
+        samples = samples.repeat()
     dataset = samples.batch(batch_size, drop_remainder=training)
     if training:
         dataset = with_random_keys(dataset, params["seed"])
