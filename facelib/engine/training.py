@@ -24,6 +24,7 @@ from facelib.data.pipeline import make_dataset
 from facelib.data.sources import data_source, load_splits
 from facelib.engine.callbacks import BestModelSaver, CallbackState, EpochHistory
 from facelib.engine.evaluate import evaluate_model, write_metrics
+from facelib.engine.provenance import write_run_provenance
 from facelib.models import build_model, load_model
 from facelib.models.losses import build_loss, build_metrics
 
@@ -86,6 +87,7 @@ def train_model(params: dict, spec: dict, force: bool = False) -> Run:
     with _stop_on_sigterm():
         model, splits = _fit(params, spec, source, folder)
     metrics = _evaluate(params, spec, source, model, splits, folder)
+    write_run_provenance(folder, params_text(params), splits, source)
     write_text(folder / "params.yaml", params_text(params))
     (folder / "params.pending.yaml").unlink(missing_ok=True)
     shutil.rmtree(folder / "backup", ignore_errors=True)

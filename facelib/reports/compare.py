@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
 
+from facelib.core.provenance import read_provenance
 from facelib.core.runs import Run
 from facelib.engine.predict import model_input_size
 from facelib.models import load_model
 
+SHORT_HASH = 12  # hex digits of a commit or fingerprint shown in the comparison
+
+
+class DifferentDataWarning(UserWarning):
+    """Runs of one comparison were trained or scored on different data."""
+
 
 def comparison_table(runs: list[Run]) -> pd.DataFrame:
-    """One row per run: architecture, backbone, mean scores, then IoU of each class."""
+    """One row per run: architecture, backbone, mean scores, IoU of each class, then the
+    commit (`+dirty` when tracked files differed from it) and the data fingerprint of its
+    `provenance.json` (empty for a run without one). Warns (DifferentDataWarning) when the
+    runs' data fingerprints differ."""
     rows = []
     for run in runs:
         m = run.metrics
@@ -21,8 +32,35 @@ def comparison_table(runs: list[Run]) -> pd.DataFrame:
                **{s: m["mean"][s] for s in ("precision", "recall", "f1", "iou")},
                "iou_foreground": m["mean_foreground"]["iou"]}
         row.update({f"iou_{name}": m["per_class"][name]["iou"] for name in m["classes"]})
+        row.update(provenance_columns(run))
         rows.append(row)
+    message = different_data(runs)
+    if message:
+        warnings.warn(message, DifferentDataWarning, stacklevel=2)
     return pd.DataFrame(rows)
+
+
+def provenance_columns(run: Run) -> dict:
+    """`git_commit` and `data_fingerprint` of a run, shortened; None where not recorded."""
+    record = read_provenance(run.folder) or {}
+    commit = record.get("git_commit")
+    if commit:
+        commit = commit[:SHORT_HASH] + ("+dirty" if record.get("git_dirty") else "")
+    data = record.get("data_fingerprint")
+    return {"git_commit": commit, "data_fingerprint": data[:SHORT_HASH] if data else None}
+
+
+def different_data(runs: list[Run]) -> str | None:
+    """A one-line note naming the runs of each data fingerprint when they differ (runs
+    without provenance count as unknown data), else None."""
+    groups: dict[str | None, list[str]] = {}
+    for run in runs:
+        data = (read_provenance(run.folder) or {}).get("data_fingerprint")
+        groups.setdefault(data[:SHORT_HASH] if data else None, []).append(run.name)
+    if len(groups) < 2:
+        return None
+    parts = "; ".join(f"{key or 'unknown'}: {', '.join(names)}" for key, names in groups.items())
+    return f"these runs were trained on different data (data fingerprints {parts})"
 
 
 def per_class_iou(runs: list[Run]) -> pd.DataFrame:
