@@ -23,11 +23,12 @@ import nbformat
 import papermill
 from nbconvert import HTMLExporter
 
+from facelib.app.kernel import registered_kernel
 from facelib.core.errors import UsageError
 from facelib.core.io import write_json, write_text
 from facelib.core.params import model_name, output_dir, project_root
 
-KERNEL = "python3"
+KERNEL = "facelib"  # the notebooks' kernelspec (facelib.app.kernel)
 PROFILE_MARKER = "profile.json"
 
 
@@ -134,7 +135,7 @@ def execute_step(step: Step, params: dict, out: Path, force: bool) -> str:
     running.parent.mkdir(parents=True, exist_ok=True)
     try:
         papermill.execute_notebook(
-            str(source), str(running), parameters=parameters, kernel_name=KERNEL,
+            str(source), str(running), parameters=parameters, kernel_name=registered_kernel(KERNEL),
             cwd=str(source.parent), progress_bar=sys.stderr.isatty(),
         )
     except papermill.PapermillExecutionError as e:
@@ -170,7 +171,8 @@ def refresh_committed_notebooks() -> int:
         os.environ["FACELIB_OUTPUTS"] = scratch
         for notebook in sorted(folder.glob("[0-9]*.ipynb")):
             print(f"executing {notebook.name}", file=sys.stderr)
-            papermill.execute_notebook(str(notebook), str(notebook), kernel_name=KERNEL,
+            papermill.execute_notebook(str(notebook), str(notebook),
+                                       kernel_name=registered_kernel(KERNEL),
                                        cwd=str(folder), progress_bar=sys.stderr.isatty())
             strip_papermill_metadata(notebook)
     return 0
