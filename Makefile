@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-LAB_STAMP := $(VENV)/.installed-lab
+EXTRAS_STAMP := $(VENV)/.installed-extras
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: install lab run test lint notebooks bench clean
@@ -19,13 +19,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m facelib.app.kernel >/dev/null
 	touch $(STAMP)
 
-# The optional extra `lab` (JupyterLab; jupytext's Lab extension comes with jupytext).
-$(LAB_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[dev,lab]"
-	touch $(LAB_STAMP)
+# The optional extras: lab (JupyterLab; jupytext's Lab extension comes with jupytext) and
+# tensorboard (to view the logs of `train.tensorboard: true`).
+$(EXTRAS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,lab,tensorboard]"
+	touch $(EXTRAS_STAMP)
 
 # JupyterLab on the notebooks, with the `facelib` kernel of .venv (registered by install).
-lab: $(LAB_STAMP)
+lab: $(EXTRAS_STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 # Also copies the comparison chart and the predictions to docs/figures/, which the README shows.
@@ -37,8 +38,8 @@ run: install
 lint: install
 	$(BIN)/ruff check facelib tests notebooks
 
-# With the lab extra, so that the `make lab` smoke test runs rather than skips.
-test: install $(LAB_STAMP) lint
+# With the extras, so that the `make lab` and TensorBoard tests run rather than skip.
+test: install $(EXTRAS_STAMP) lint
 	$(BIN)/python -m pytest -v
 
 # Re-executes the committed notebooks on the quick profile (after an intended change to what they show).

@@ -25,6 +25,7 @@ from facelib.data.sources import data_source, load_splits
 from facelib.engine.callbacks import BestModelSaver, CallbackState, EpochHistory
 from facelib.engine.evaluate import evaluate_model, write_metrics
 from facelib.engine.provenance import write_run_provenance
+from facelib.engine.tensorboard import tensorboard_callback
 from facelib.models import build_model, load_model
 from facelib.models.losses import build_loss, build_metrics
 
@@ -191,6 +192,7 @@ def _callbacks(params: dict, folder: Path) -> list:
         *schedule,
         CallbackState(folder / "callbacks.json", schedule),
         BestModelSaver(folder / MODEL_FILE, monitor=train_params["checkpoint_monitor"]),
+        *([tensorboard_callback(folder)] if train_params["tensorboard"] else []),
         tf.keras.callbacks.BackupAndRestore(str(folder / "backup")),
     ]
 
