@@ -69,6 +69,15 @@ print("comparison.csv columns:", ", ".join(table.columns))
 # %%
 table.round(3)
 
+# %% [markdown]
+# Where each run came from (its `provenance.json`): the commit of the code (`+dirty` when
+# tracked files differed from it) and the fingerprint of the data it was trained and tested
+# on. Runs are comparable only on the same data.
+
+# %%
+print(compare.different_data(runs) or "every run was trained and tested on the same data")
+table[["model", "git_commit", "data_fingerprint"]]
+
 # %%
 scores_figure = charts.plot_scores_by_model(table)
 save_figure(scores_figure, results_dir / "comparison.png")
