@@ -5,9 +5,11 @@ heavy parts (TensorFlow, models) are imported only when first used.
 """
 
 from facelib._env import check_keras, configure_environment
+from facelib._quiet import quiet_tensorflow_startup
 
 configure_environment()
 check_keras()
+quiet_tensorflow_startup()
 
 __version__ = "0.1.0"
 

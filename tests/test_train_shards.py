@@ -88,6 +88,7 @@ def test_converted_dataset_trains_a_step_from_its_shards(source, strategy, tmp_p
     test = test_pairs(run)
     assert list(test["stem"]) == sorted(p.stem for p in shard_pairs(shards) if p.folder == "val")
     metrics = json.loads((run / "metrics.json").read_text())
+    assert len(json.loads((run / "provenance.json").read_text())["data_fingerprint"]) == 64
     assert metrics["evaluated_at"] == "shard size" and metrics["n_images"] == len(test)
     predictions = run / "test_predictions"
     assert sorted(p.stem for p in predictions.iterdir()) == list(test["stem"])

@@ -8,6 +8,7 @@ the model's resolution.
 from __future__ import annotations
 
 import sys
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,30 @@ from facelib.models import load_model
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 
+
+class _Forward:
+    """`model(batch, training=False)`, for `predictor`. A callable object rather than a
+    closure: TensorFlow's retracing warning counts traces per function code, so the closures
+    of Keras' `predict_on_batch` for several models count as one function traced again."""
+
+    def __init__(self, model):
+        self._model = weakref.ref(model)
+
+    def __call__(self, batch):
+        return self._model()(batch, training=False)
+
+
+_PREDICTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def predictor(model):
+    """The model's forward pass as one `tf.function` for float32 batches of any size: traced
+    once per model, where `predict_on_batch` traces again for each new batch size."""
+    function = _PREDICTORS.get(model)
+    if function is None:
+        signature = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
+        function = _PREDICTORS[model] = tf.function(_Forward(model), input_signature=[signature])
+    return function
 
 
 def model_input_size(model) -> int:
@@ -55,8 +80,7 @@ def predict_images(model, images: list[np.ndarray], batch_size: int = 8) -> list
     for start in range(0, len(images), batch_size):
         chunk = images[start:start + batch_size]
         batch = np.stack([resize_for_model(im, size) for im in chunk])
-        probabilities = model.predict_on_batch(batch)
-        probabilities = np.asarray(probabilities, dtype=np.float32)
+        probabilities = np.asarray(predictor(model)(batch), dtype=np.float32)
         labels += [probabilities_to_labels(p, *im.shape[:2]) for p, im in zip(probabilities,
                                                                                 chunk, strict=True)]
     return labels

@@ -27,6 +27,8 @@ from facelib.data.pipeline import make_dataset
 from facelib.data.sources import data_source, load_splits
 from facelib.engine.callbacks import BestModelSaver, CallbackState, EpochHistory, EpochLog
 from facelib.engine.evaluate import evaluate_model, write_metrics
+from facelib.engine.provenance import write_run_provenance
+from facelib.engine.tensorboard import tensorboard_callback
 from facelib.engine.workers import is_chief, results_written, wait_for_results, worker_count
 from facelib.models import build_model, load_model
 from facelib.models.losses import build_loss, build_metrics
@@ -95,6 +97,7 @@ def train_model(params: dict, spec: dict, force: bool = False) -> Run:
         wait_for_results(name)
         return Run(name, folder, {}, resumed=state == "partial")
     metrics = _evaluate(params, spec, source, model, splits, folder)
+    write_run_provenance(folder, params_text(params), splits, source)
     write_text(folder / "params.yaml", params_text(params))
     (folder / "params.pending.yaml").unlink(missing_ok=True)
     shutil.rmtree(folder / "backup", ignore_errors=True)
@@ -226,6 +229,7 @@ def _callbacks(params: dict, name: str, folder: Path, chief: bool = True) -> lis
         CallbackState(folder / "callbacks.json", schedule, write=chief),
         BestModelSaver(folder / MODEL_FILE, monitor=train_params["checkpoint_monitor"],
                        write=chief),
+        *([tensorboard_callback(folder)] if train_params["tensorboard"] and chief else []),
         tf.keras.callbacks.BackupAndRestore(str(folder / "backup")),
     ]
 
