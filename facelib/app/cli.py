@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="a model file or run folder")
     p.add_argument("images", nargs="+", help="photos, or folders of photos")
     p.add_argument("--out", required=True, help="folder for STEM.png and STEM_overlay.png")
+    p.add_argument("--json", action="store_true",
+                   help='print one JSON object per photo: {"path", "size": [h, w], "faces"}')
 
     p = sub.add_parser("score", help="score predicted label maps against true masks")
     p.add_argument("true_dir", help="masks with source ids: a folder, a dataset or shards")

@@ -77,9 +77,13 @@ def predict(args) -> int:
     from facelib.engine.predict import predict_files
 
     result = predict_files(args.model, args.images, args.out)
-    for failure in result.failures:
-        print(f"facelib predict: {failure}", file=sys.stderr)
-    print(result.summary())
+    for problem in result.failures + result.warnings:
+        print(f"facelib predict: {problem}", file=sys.stderr)
+    if args.json:
+        for photo in result.photos:
+            print(json.dumps(photo.to_dict()))
+    else:
+        print(result.summary())
     return 0 if result.ok else 1
 
 

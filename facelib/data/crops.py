@@ -59,11 +59,12 @@ def extent(face: np.ndarray) -> Box | None:
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
-def face_regions(labels: np.ndarray, join: float = JOIN) -> list[tuple[Box, np.ndarray]]:
+def face_regions(labels: np.ndarray, join: float = JOIN, min_share: float = MIN_FACE_SHARE
+                 ) -> list[tuple[Box, np.ndarray]]:
     """The faces of a training-id label map: (extent, boolean pixels) of each, largest first.
 
     Face-class pixels (labels != 0) closer than `join` times the longer side are one region;
-    regions under `MIN_FACE_SHARE` of the largest, or `MIN_FACE_PIXELS`, are left out.
+    regions under `min_share` of the largest, or `MIN_FACE_PIXELS`, are left out.
     """
     face = np.asarray(labels) != 0
     if not face.any():
@@ -75,7 +76,7 @@ def face_regions(labels: np.ndarray, join: float = JOIN) -> list[tuple[Box, np.n
     areas = np.bincount(ids.ravel(), minlength=count)
     areas[0] = 0
     keep = [i for i in np.argsort(-areas, kind="stable")
-            if areas[i] >= max(MIN_FACE_PIXELS, MIN_FACE_SHARE * areas.max())]
+            if areas[i] >= max(MIN_FACE_PIXELS, min_share * areas.max())]
     return [(extent(ids == i), ids == i) for i in keep]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -12,9 +12,11 @@ import pandas as pd
 from facelib.core.io import write_png
 from facelib.core.runs import MODEL_FILE
 from facelib.core.scheme import ClassScheme
+from facelib.data.crops import CropSettings
 from facelib.data.discover import Pair, load_image, load_label_map
 from facelib.data.shards import read_pairs
-from facelib.engine.predict import predict_images
+from facelib.engine.localise import model_input_size, segment_photos
+from facelib.engine.predict import run_params
 from facelib.models import load_model
 
 
@@ -45,11 +47,17 @@ def predict_examples(params: dict, run_dirs: dict[str, Path], count: int) -> Exa
     chosen = example_pairs(next(iter(run_dirs.values())), count)
     images, masks = read_rows(chosen)
     truths = [scheme.remap(mask) for mask in masks]
-    predictions = {
-        name: predict_images(load_model(Path(folder) / MODEL_FILE), images)
-        for name, folder in run_dirs.items()
-    }
+    predictions = {name: predict_run(Path(folder) / MODEL_FILE, images)
+                   for name, folder in run_dirs.items()}
     return Examples(list(chosen["stem"]), images, truths, predictions)
+
+
+def predict_run(model_file: Path, images: list[np.ndarray]) -> list[np.ndarray]:
+    """Label maps of `images` by a run's model, the way `facelib predict` makes them."""
+    model = load_model(model_file)
+    settings = replace(CropSettings.from_params(run_params(model_file)),
+                       size=model_input_size(model))
+    return [photo.labels for photo in segment_photos(model, images, settings)]
 
 
 def read_rows(rows: pd.DataFrame) -> tuple[list[np.ndarray], list[np.ndarray]]:
