@@ -28,7 +28,7 @@ def synth(args) -> int:
     from facelib.data.synth import make_synthetic_dataset
 
     out = make_synthetic_dataset(args.out_dir, n_train=args.train, n_val=args.val,
-                                 seed=args.seed, workers=args.workers)
+                                 seed=args.seed, workers=args.workers, version=args.version)
     print(f"wrote {args.train} train + {args.val} val pairs to {out}")
     return 0
 

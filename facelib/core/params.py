@@ -27,6 +27,7 @@ CHOICES = {
     "data.split.mode": ("grouped", "folders"),
     "data.split.group_by": ("subject", "none"),
     "data.image_resize": ("area", "bilinear"),
+    "data.synthetic.version": (2, 3),
     "data.on_bad_sample": ("error", "skip"),
     "model.encoder_weights": ("imagenet", None),
     "model.pspnet_downsample_factor": (4, 8, 16),

@@ -132,10 +132,18 @@ def crop_padded_tf(image, box) -> tf.Tensor:
     shape = tf.shape(image)
     height, width = shape[0], shape[1]
     x0, y0, x1, y1 = tf.unstack(tf.cast(box, tf.int32))
-    cx0, cy0 = tf.clip_by_value(x0, 0, width), tf.clip_by_value(y0, 0, height)
-    cx1, cy1 = tf.clip_by_value(x1, cx0, width), tf.clip_by_value(y1, cy0, height)
-    inside = image[cy0:cy1, cx0:cx1]
-    padding = [[cy0 - y0, y1 - cy1], [cx0 - x0, x1 - cx1], [0, 0]]
+
+    def span(start, end, length):  # (first pixel inside, pixels inside, padding before)
+        first = tf.maximum(start, 0)
+        inside = tf.maximum(tf.minimum(end, length) - first, 0)
+        before = tf.minimum(first - start, end - start)
+        return tf.minimum(first, length), inside, before
+
+    left, columns, pad_left = span(x0, x1, width)
+    top, rows, pad_top = span(y0, y1, height)
+    inside = image[top:top + rows, left:left + columns]
+    padding = [[pad_top, y1 - y0 - rows - pad_top], [pad_left, x1 - x0 - columns - pad_left],
+               [0, 0]]
     return tf.pad(inside, padding)
 
 

@@ -17,6 +17,11 @@ scheme has no neck class.
 Stems are `SUBJECT_FRAME`: a subject has a stable look seen in 3-6 frames with different
 pose, lighting and background, and belongs to one split only. Every sample is seeded from
 (seed, split, index), so a seed gives the same files whatever the number of workers.
+
+Generator versions are kept apart (`data.synthetic.version`, in the cache folder's name):
+version 2 draws one person per photo; version 3 draws the same photos except that about
+one in five holds two or three people (the subject and passers-by of their own looks) and
+one in five a small face (a face half-height of 10-20% of the photo's height).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import shutil
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -36,7 +41,9 @@ from tqdm.auto import tqdm
 
 from facelib.core.params import resolve_path
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 2  # the default; GENERATOR_VERSIONS lists those that can be made
+GENERATOR_VERSIONS = (2, 3)
+GROUP_SHARE, SMALL_SHARE = 0.2, 0.2  # version 3: photos of 2-3 people, and of a small face
 SPLITS = ("train", "val")
 SHIFT = 4  # fractional bits of polygon coordinates
 DEPTH = 0.6  # how far the face surface bulges towards the camera, in face half-heights
@@ -565,10 +572,86 @@ def render(spec: SampleSpec, seed: int):
     return draw_sample(look, pose, rng) + (pose,)
 
 
+def draw_person(canvas: Canvas, rng: np.random.Generator) -> None:
+    """Every part of the canvas's person, in the order of `draw_sample`."""
+    draw_hair_back(canvas, rng)
+    draw_neck(canvas)
+    draw_clothes(canvas)
+    draw_ears(canvas)
+    draw_face(canvas)
+    draw_nose(canvas)
+    for side in (1, -1):
+        draw_eye(canvas, side)
+        draw_eyebrow(canvas, side)
+    draw_mouth(canvas)
+    draw_hair_front(canvas, rng)
+    draw_glasses(canvas)
+    draw_covering(canvas, rng)
+
+
+def draw_people(looks: list[Look], poses: list[Pose], rng: np.random.Generator):
+    """`draw_sample` for several people in one photo (the first pose's size, blur, noise),
+    painted in the order given into one photo and one label map."""
+    first = poses[0]
+    image = draw_background(rng, first.width, first.height)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    labels = {BACKGROUND}
+    for look, pose in zip(looks, poses, strict=True):
+        canvas = Canvas(image, look, pose)
+        canvas.mask, canvas.labels = mask, labels
+        draw_person(canvas, rng)
+    return finish_photo(image, first, rng), mask, labels
+
+
+def small_face_pose(pose: Pose, rng: np.random.Generator) -> Pose:
+    """`pose` with a face half-height of 10-20% of the photo's height, anywhere it fits."""
+    scale = min(rng.uniform(0.10, 0.20) * pose.height, pose.width / 2.5)
+    center = (rng.uniform(1.2 * scale, pose.width - 1.2 * scale),
+              rng.uniform(1.25 * scale, pose.height - 1.3 * scale))
+    return replace(pose, scale=scale, center=center)
+
+
+def group_poses(pose: Pose, count: int, rng: np.random.Generator) -> list[Pose]:
+    """`count` people side by side in the photo of `pose`, faces apart (centres at least 2.6
+    face half-heights apart, so no hair or face covers another's face)."""
+    slot = pose.width / count
+    top = min(rng.uniform(0.12, 0.25) * pose.height, slot / 2.6)
+    poses = []
+    for index in range(count):
+        scale = top * rng.uniform(0.8, 1.0)
+        other = random_pose(rng, portrait=pose.height > pose.width)
+        x = slot * (index + 0.5) + rng.uniform(-0.5, 0.5) * (slot - 2.6 * scale) / 2
+        y = rng.uniform(max(1.25 * scale, 0.35 * pose.height),
+                        max(1.3 * scale, min(0.6 * pose.height, pose.height - 1.3 * scale)))
+        poses.append(replace(other, width=pose.width, height=pose.height, center=(x, y),
+                             scale=scale, blur=pose.blur, noise=pose.noise,
+                             jpeg_quality=pose.jpeg_quality))
+    return poses
+
+
+def render_v3(spec: SampleSpec, seed: int):
+    """Version 3 of `render`: the version-2 photo, or (drawn from a generator of its own) a
+    photo of 2-3 people or of a small face."""
+    layout = np.random.default_rng(np.random.SeedSequence([seed, 3, SPLITS.index(spec.split),
+                                                           spec.index]))
+    kind = layout.random()
+    if kind >= GROUP_SHARE + SMALL_SHARE:
+        return render(spec, seed)
+    look = random_look(np.random.default_rng(np.random.SeedSequence([seed, 1, spec.subject])))
+    pose = random_pose(layout, portrait=spec.index % 2 == 0)
+    if kind < SMALL_SHARE:
+        pose = small_face_pose(pose, layout)
+        return draw_people([look], [pose], layout) + (pose,)
+    poses = group_poses(pose, int(layout.integers(2, 4)), layout)
+    looks = [look] + [random_look(layout) for _ in poses[1:]]
+    order = layout.permutation(len(poses))  # the subject is anywhere in the row
+    return draw_people([looks[i] for i in order], poses, layout) + (poses[0],)
+
+
 def _write_sample(task) -> str:
-    root, spec, seed = task
+    root, spec, seed, *version = task
     cv2.setNumThreads(1)
-    image, mask, _, pose = render(spec, seed)
+    image, mask, _, pose = (render_v3 if version == [3] else render)(spec, seed)
     folder = Path(root) / spec.split
     cv2.imwrite(str(folder / "image" / f"{spec.stem}.jpg"), image,
                 [cv2.IMWRITE_JPEG_QUALITY, pose.jpeg_quality])
@@ -576,8 +659,12 @@ def _write_sample(task) -> str:
     return spec.stem
 
 
-def _generate(out: Path, n_train: int, n_val: int, seed: int, workers, progress) -> Path:
+def _generate(out: Path, n_train: int, n_val: int, seed: int, workers, progress,
+              version: int = GENERATOR_VERSION) -> Path:
     """Write the dataset into a new temporary sibling of `out`; return that folder."""
+    if version not in GENERATOR_VERSIONS:
+        raise ValueError(f"synthetic dataset: no generator version {version}; "
+                         f"versions: {', '.join(map(str, GENERATOR_VERSIONS))}")
     if n_train < 0 or n_val < 0 or n_train + n_val < 1:
         raise ValueError(f"synthetic dataset: need at least one pair, got train={n_train}, "
                          f"val={n_val}")
@@ -587,7 +674,7 @@ def _generate(out: Path, n_train: int, n_val: int, seed: int, workers, progress)
         for split in SPLITS:
             for kind in ("image", "seg"):
                 (tmp / split / kind).mkdir(parents=True)
-        tasks = [(str(tmp), spec, seed) for spec in plan_samples(n_train, n_val, seed)]
+        tasks = [(str(tmp), spec, seed, version) for spec in plan_samples(n_train, n_val, seed)]
         workers = min(workers or os.cpu_count() or 1, len(tasks))
         show = sys.stderr.isatty() if progress is None else progress
         with tqdm(total=len(tasks), desc="synthetic faces", unit="pair", disable=not show) as bar:
@@ -620,16 +707,17 @@ def _move_into_place(tmp: Path, out: Path) -> bool:
 
 
 def make_synthetic_dataset(out_dir, n_train: int = 80, n_val: int = 20, seed: int = 7,
-                           workers: int | None = None, progress: bool | None = None) -> Path:
+                           workers: int | None = None, progress: bool | None = None,
+                           version: int = GENERATOR_VERSION) -> Path:
     """Write `OUT/{train,val}/{image,seg}/SUBJECT_FRAME.{jpg,png}`; OUT must be new or empty.
 
     `workers`: processes (None: all cores); `progress`: tqdm bar (None: when stderr is a
-    terminal). The files depend only on the counts and the seed.
+    terminal). The files depend only on the counts, the seed and the generator `version`.
     """
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"{out}: already exists and is not an empty folder; choose a new one")
-    tmp = _generate(out, n_train, n_val, seed, workers, progress)
+    tmp = _generate(out, n_train, n_val, seed, workers, progress, version)
     if not _move_into_place(tmp, out):
         raise ValueError(f"{out}: another process wrote into it meanwhile; nothing written")
     return out
@@ -638,15 +726,16 @@ def make_synthetic_dataset(out_dir, n_train: int = 80, n_val: int = 20, seed: in
 def ensure_synthetic(params: dict, progress: bool | None = None) -> Path:
     """The embedded default dataset of `params["data"]["synthetic"]`, made on first use.
 
-    It lives in `cache_dir/train{N}_val{M}_seed{S}_v{GENERATOR_VERSION}`; when two processes
-    make it at once, the first rename wins and the other's copy is discarded.
+    It lives in `cache_dir/train{N}_val{M}_seed{S}_v{version}`; when two processes make it
+    at once, the first rename wins and the other's copy is discarded.
     """
 
     spec = params["data"]["synthetic"]
-    name = f"train{spec['train']}_val{spec['val']}_seed{spec['seed']}_v{GENERATOR_VERSION}"
+    version = spec.get("version", GENERATOR_VERSION)
+    name = f"train{spec['train']}_val{spec['val']}_seed{spec['seed']}_v{version}"
     target = resolve_path(spec["cache_dir"]) / name
     if target.is_dir() and any(target.iterdir()):
         return target
-    tmp = _generate(target, spec["train"], spec["val"], spec["seed"], None, progress)
+    tmp = _generate(target, spec["train"], spec["val"], spec["seed"], None, progress, version)
     _move_into_place(tmp, target)
     return target
