@@ -4,11 +4,13 @@ No mask is ever read here. For a model trained on face crops (`data.face_crop: t
 
 1. coarse pass: the whole photo (padded to a square) goes through the model; every
    connected region of face classes (`crops.face_regions`) is a candidate face;
-2. each candidate's square crop (`crops.square_box`) is parsed; the face's extent is taken
-   again from that finer parse and, if it moved (IoU under `REFINE_IOU`), the face is
-   cropped and parsed once more about the new extent;
-3. a face whose mean face-class probability over its region is under `crop.min_score` is
-   dropped, and of two boxes overlapping by `DUPLICATE_IOU` or more the lower score goes;
+2. each candidate's square crop (`crops.square_box`) is parsed; the face regions of that
+   finer parse are the faces, and one whose extent moved (IoU under `REFINE_IOU`: the
+   candidate was part of a face, or faces ran together) is cropped and parsed once more
+   about its new extent;
+3. a region is a face if its mean face-class probability reaches `crop.min_score` and it
+   holds at least `MIN_CLASSES` face classes (`is_face`); of two boxes that overlap, or one
+   inside the other, the larger stays (`distinct`);
 4. the class probabilities of each face's crop are pasted back into a map of the photo's
    size (`crops.paste_probabilities`); the label map is its argmax. A photo without a face
    gets an all-background map.
@@ -29,8 +31,11 @@ import tensorflow as tf
 from facelib.data import crops
 from facelib.data.crops import Box, CropSettings
 
-REFINE_IOU = 0.8      # a finer extent this different from the coarse one is cropped again
-DUPLICATE_IOU = 0.4   # two faces overlapping this much are one
+REFINE_IOU = 0.8       # a finer extent this different from the coarse one is cropped again
+DUPLICATE_IOU = 0.4    # two faces overlapping this much are one
+DUPLICATE_INSIDE = 0.6  # a face lying this much within a larger one is part of it
+MIN_CLASSES = 3        # face classes a face holds (skin and two parts)
+MIN_CLASS_SHARE = 0.002
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,11 @@ def segment_photos(model, images: list[np.ndarray], settings: CropSettings,
 
 
 def refine(model, images, candidates, settings: CropSettings, batch_size: int):
-    """(photo index, Face, crop probabilities) of the candidates that hold a face."""
+    """(photo index, Face, crop probabilities) of the candidates that hold a face.
+
+    Every face region of a candidate's parse counts: one whose extent matches the
+    candidate's (IoU >= `REFINE_IOU`) is a face; the others (the candidate was part of a
+    face, or several faces ran together in the coarse pass) are cropped and parsed again."""
     size = model_input_size(model)
     results = []
     pending = candidates
@@ -126,24 +135,37 @@ def refine(model, images, candidates, settings: CropSettings, batch_size: int):
                                        zip(pending, boxes, strict=True)], batch_size)
         again = []
         for (index, extent), crop, probs in zip(pending, boxes, parsed, strict=True):
-            found = best_region(probs, crops.box_to_crop(extent, crop, size))
-            if found is None:
-                continue
-            box, region = found
-            new_extent = crops.box_to_photo(box, crop, size)
-            if not final and crops.box_iou(new_extent, extent) < REFINE_IOU:
-                again.append((index, new_extent))
-                continue
-            score = region_score(probs, region)
-            if score >= settings.min_score:
-                results.append((index, Face(new_extent, score, crop), probs))
+            regions = regions_of(probs)
+            if final:
+                best = best_region(regions, crops.box_to_crop(extent, crop, size))
+                regions = [best] if best else []
+            for box, region in regions:
+                new_extent = crops.box_to_photo(box, crop, size)
+                if final or crops.box_iou(new_extent, extent) >= REFINE_IOU:
+                    if is_face(probs, region, settings):
+                        score = region_score(probs, region)
+                        results.append((index, Face(new_extent, score, crop), probs))
+                else:
+                    again.append((index, new_extent))
         pending = again
     return results
 
 
-def best_region(probs: np.ndarray, expected: Box) -> tuple[Box, np.ndarray] | None:
-    """The face region of a crop's parse that overlaps `expected` (crop pixels) most."""
-    scored = [(crops.box_iou(box, expected), box, region) for box, region in regions_of(probs)]
+def is_face(probs: np.ndarray, region: np.ndarray, settings: CropSettings) -> bool:
+    """A region is a face when its mean face-class probability reaches `min_score` and it
+    holds `MIN_CLASSES` face classes (or all of a smaller scheme's), each on at least
+    `MIN_CLASS_SHARE` of its pixels: skin alone (a hand, a neck) is no face."""
+    if region_score(probs, region) < settings.min_score:
+        return False
+    labels = probs.argmax(axis=-1)[region]
+    counts = np.bincount(labels, minlength=probs.shape[-1])[1:]
+    enough = counts >= max(2, MIN_CLASS_SHARE * region.sum())
+    return int(enough.sum()) >= min(MIN_CLASSES, probs.shape[-1] - 1)
+
+
+def best_region(regions, expected: Box) -> tuple[Box, np.ndarray] | None:
+    """Of a crop's face regions, the one that overlaps `expected` (crop pixels) most."""
+    scored = [(crops.box_iou(box, expected), box, region) for box, region in regions]
     scored = [s for s in scored if s[0] > 0]
     if not scored:
         return None
@@ -152,13 +174,27 @@ def best_region(probs: np.ndarray, expected: Box) -> tuple[Box, np.ndarray] | No
 
 
 def distinct(faces: list[Face]) -> list[Face]:
-    """Faces by falling score, without those overlapping a better one by `DUPLICATE_IOU`;
-    then in reading order (top to bottom, left to right)."""
+    """Faces without duplicates, in reading order (top to bottom, left to right).
+
+    Larger boxes first; a box overlapping a kept one by `DUPLICATE_IOU`, or lying within it
+    for `DUPLICATE_INSIDE` of its area (a part of that face), is dropped."""
     kept: list[Face] = []
-    for face in sorted(faces, key=lambda f: -f.score):
-        if all(crops.box_iou(face.box, k.box) < DUPLICATE_IOU for k in kept):
+    for face in sorted(faces, key=lambda f: (-area(f.box), -f.score)):
+        if all(crops.box_iou(face.box, k.box) < DUPLICATE_IOU
+               and inside_share(face.box, k.box) < DUPLICATE_INSIDE for k in kept):
             kept.append(face)
     return sorted(kept, key=lambda f: (f.box[1], f.box[0]))
+
+
+def area(box: Box) -> int:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
+def inside_share(box: Box, other: Box) -> float:
+    """The share of `box`'s area that lies within `other`."""
+    iw = min(box[2], other[2]) - max(box[0], other[0])
+    ih = min(box[3], other[3]) - max(box[1], other[1])
+    return max(iw, 0) * max(ih, 0) / max(area(box), 1)
 
 
 def whole_photos(model, images: list[np.ndarray], settings: CropSettings,
