@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val", type=int, default=20, help="validation pairs (default 20)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--version", type=int, default=2, choices=(2, 3),
+                   help="generator: 2 one person per photo; 3 also groups and small faces")
 
     p = sub.add_parser("validate", help="check every image/mask pair of a dataset")
     p.add_argument("data_dir")
@@ -60,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="a model file or run folder")
     p.add_argument("images", nargs="+", help="photos, or folders of photos")
     p.add_argument("--out", required=True, help="folder for STEM.png and STEM_overlay.png")
+    p.add_argument("--json", action="store_true",
+                   help='print one JSON object per photo: {"path", "size": [h, w], "faces"}')
 
     p = sub.add_parser("score", help="score predicted label maps against true masks")
     p.add_argument("true_dir", help="masks with source ids: a folder, a dataset or shards")

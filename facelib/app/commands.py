@@ -28,7 +28,7 @@ def synth(args) -> int:
     from facelib.data.synth import make_synthetic_dataset
 
     out = make_synthetic_dataset(args.out_dir, n_train=args.train, n_val=args.val,
-                                 seed=args.seed, workers=args.workers)
+                                 seed=args.seed, workers=args.workers, version=args.version)
     print(f"wrote {args.train} train + {args.val} val pairs to {out}")
     return 0
 
@@ -102,9 +102,13 @@ def predict(args) -> int:
     from facelib.engine.predict import predict_files
 
     result = predict_files(args.model, args.images, args.out)
-    for failure in result.failures:
-        print(f"facelib predict: {failure}", file=sys.stderr)
-    print(result.summary())
+    for problem in result.failures + result.warnings:
+        print(f"facelib predict: {problem}", file=sys.stderr)
+    if args.json:
+        for photo in result.photos:
+            print(json.dumps(photo.to_dict()))
+    else:
+        print(result.summary())
     return 0 if result.ok else 1
 
 

@@ -27,6 +27,7 @@ CHOICES = {
     "data.split.mode": ("grouped", "folders"),
     "data.split.group_by": ("subject", "none"),
     "data.image_resize": ("area", "bilinear"),
+    "data.synthetic.version": (2, 3),
     "data.on_bad_sample": ("error", "skip"),
     "model.encoder_weights": ("imagenet", None),
     "model.pspnet_downsample_factor": (4, 8, 16),
@@ -47,6 +48,11 @@ RANGES = {
     "data.augment.scale": (0, 1, True, False),
     "data.augment.brightness": (0, 1, True, True),
     "data.augment.contrast": (0, 1, True, False),
+    "data.crop.margin": (0, 2, True, True),
+    "data.crop.jitter_shift": (0, 0.5, True, True),
+    "data.crop.jitter_scale": (0, 1, True, False),
+    "data.crop.whole_photo": (0, 1, True, True),
+    "data.crop.min_score": (0, 1, True, True),
     "model.dropout": (0, 1, True, False),
     "model.deeplab_filters": (1, None, True, True),
     "model.pspnet_conv_filters": (1, None, True, True),
@@ -75,7 +81,7 @@ NULLABLE = {
 }
 LOSSES = ("dice", "cce", "jaccard", "focal")
 # What an entry of `models` may set for that model alone: sections and their keys (None: any).
-MODEL_OVERRIDES = {"data": ["image_size"], "model": None, "train": None}
+MODEL_OVERRIDES = {"data": ["image_size", "face_crop", "crop"], "model": None, "train": None}
 
 
 class ParamsError(FacelibError, ValueError):
@@ -355,6 +361,9 @@ def _check_relations(params: dict, source: str) -> None:
         _fail(source, "train.class_weights", weights, f"expected null or {n_classes} numbers")
     if params["data"]["source"] in ("folder", "shards") and not params["data"]["root"]:
         _fail(source, "data.root", None, f"data.source {params['data']['source']} needs a path")
+    if params["data"]["face_crop"] and params["data"]["source"] == "shards":
+        _fail(source, "data.face_crop", True, "shards hold whole photos already resized; crop "
+              "faces from a folder (data.source: folder or synthetic), or set face_crop: false")
 
 
 def resolve_path(value: str | Path, root: Path | None = None) -> Path:

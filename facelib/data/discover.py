@@ -7,6 +7,7 @@ ids (see `facelib.core.scheme`). Only numpy and OpenCV here, so the CLI stays fa
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,12 +15,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
+from PIL import Image, UnidentifiedImageError
 from sklearn.model_selection import GroupShuffleSplit
 
 from facelib.core.errors import FacelibError
 
 FOLDERS = ("train", "val")
 IMAGE_FOLDER, MASK_FOLDER = "image", "seg"
+EXIF_ORIENTATION = 0x0112  # 1: as stored; 2-8: mirrored and/or rotated (5-8 swap the sides)
 EXTENSIONS = (".jpg", ".jpeg", ".png")
 SPLITS = ("train", "val", "test")
 LAYOUT = "ROOT/{train,val}/{image,seg}/STEM.{jpg,jpeg,png}"
@@ -260,6 +263,34 @@ def load_label_map(path: str | Path, size: int | tuple[int, int] | None = None) 
 
 
 def load_image(path: str | Path) -> np.ndarray:
-    """A photo as (H, W, 3) uint8 RGB; grayscale becomes 3 channels."""
+    """A photo as (H, W, 3) uint8 RGB, as it is shown: its EXIF orientation applied (OpenCV
+    does that for IMREAD_COLOR, as `orient` does); grayscale becomes 3 channels."""
     image = decode(path, read_file(path), cv2.IMREAD_COLOR)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def exif_orientation(data: bytes) -> int:
+    """The EXIF orientation (1-8) of an encoded photo; 1 when it has none or is unreadable."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            value = image.getexif().get(EXIF_ORIENTATION, 1)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return 1
+    return int(value) if value in range(1, 9) else 1
+
+
+def orient(image: np.ndarray, orientation: int) -> np.ndarray:
+    """A photo as stored -> as shown, by its EXIF `orientation`."""
+    if orientation in (5, 7):  # transposed, then 7 also turned by 180 degrees
+        image = np.swapaxes(image, 0, 1)
+    turns = {3: 2, 6: 3, 7: 2, 8: 1}.get(orientation, 0)  # quarter turns anticlockwise
+    image = np.rot90(image, turns)
+    if orientation in (2, 4):
+        image = image[:, ::-1] if orientation == 2 else image[::-1]
+    return np.ascontiguousarray(image)
+
+
+def shown_size(shape: tuple, orientation: int) -> tuple[int, int]:
+    """(height, width) of a photo of stored `shape` once its orientation is applied."""
+    height, width = shape[:2]
+    return (width, height) if orientation in (5, 6, 7, 8) else (height, width)

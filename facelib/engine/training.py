@@ -176,9 +176,12 @@ def _fit(params: dict, spec: dict, source, folder: Path, chief: bool = True):
         if fit_steps:  # epochs of a fixed number of steps: never run dry
             train_data = train_data.repeat()
     val_data = make_dataset(splits["val"], params, training=False, source=source)
+    steps = steps_per_epoch(params, len(splits["train"]))
+    if params["data"]["face_crop"] and not train_params["steps_per_epoch"]:
+        steps = int(train_data.cardinality())  # a sample per face, not per photo
     with strategy.scope():
         model = build_model(spec, params)
-        compile_model(model, params, steps_per_epoch(params, len(splits["train"])))
+        compile_model(model, params, steps)
     model.fit(
         train_data,
         validation_data=val_data,
@@ -244,6 +247,8 @@ def _evaluate(params: dict, spec: dict, source, model, splits: dict, folder: Pat
         "image_size": params["data"]["image_size"],
         "n_images": len(splits["test"]),
         "evaluated_at": source.evaluated_at,
+        "face_crop": params["data"]["face_crop"],
+        "faces": result["faces"],
         **result["metrics"],
     }
     write_metrics(folder, metrics, result["confusion"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +10,10 @@ import pandas as pd
 
 from facelib.core.runs import MODEL_FILE
 from facelib.core.scheme import ClassScheme
+from facelib.data.crops import CropSettings
 from facelib.data.sources import data_source
-from facelib.engine.predict import predict_images
+from facelib.engine.localise import model_input_size, segment_photos
+from facelib.engine.predict import run_params
 from facelib.models import load_model
 
 
@@ -42,11 +44,17 @@ def predict_examples(params: dict, run_dirs: dict[str, Path], count: int) -> Exa
     pairs = source.pairs_of_split(example_pairs(next(iter(run_dirs.values())), count))
     stems, images, masks = (list(column) for column in zip(*source.read(pairs), strict=True))
     truths = [scheme.remap(mask) for mask in masks]
-    predictions = {
-        name: predict_images(load_model(Path(folder) / MODEL_FILE), images)
-        for name, folder in run_dirs.items()
-    }
+    predictions = {name: predict_run(Path(folder) / MODEL_FILE, images)
+                   for name, folder in run_dirs.items()}
     return Examples(stems, images, truths, predictions)
+
+
+def predict_run(model_file: Path, images: list[np.ndarray]) -> list[np.ndarray]:
+    """Label maps of `images` by a run's model, the way `facelib predict` makes them."""
+    model = load_model(model_file)
+    settings = replace(CropSettings.from_params(run_params(model_file)),
+                       size=model_input_size(model))
+    return [photo.labels for photo in segment_photos(model, images, settings)]
 
 
 def example_photos(params: dict, run_dir: Path, count: int, out_dir: Path) -> list[str]:
