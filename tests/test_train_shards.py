@@ -16,6 +16,7 @@ from data_fixtures import make_dataset_folder
 from test_convert import write_celebamask_hq, write_lapa
 
 from facelib.app.cli import main
+from facelib.app.runner import KERNEL
 from facelib.core.params import load_params
 from facelib.data.convert import convert
 from facelib.data.shards import shard_files, shard_pairs, write_shards
@@ -265,8 +266,9 @@ def test_data_analysis_reads_shards_as_it_reads_their_folder(tmp_path):
 
     executed = tmp_path / "01_data_analysis.ipynb"
     papermill.execute_notebook(
-        str(ROOT / "notebooks/01_data_analysis.ipynb"), str(executed), kernel_name="python3",
-        parameters={"data": sharded["data"]}, progress_bar=False)
+        str(ROOT / "notebooks/01_data_analysis.ipynb"), str(executed), kernel_name=KERNEL,
+        parameters={"profile": str(QUICK), "overrides": {"data": sharded["data"]}},
+        progress_bar=False)
     printed = "".join(output.get("text", "") for cell in nbformat.read(executed, 4).cells
                       for output in cell.get("outputs", []))
     assert report in printed and f"{len(pairs)} pairs, 8 subjects" in printed

@@ -59,6 +59,9 @@ def train(args) -> int:
 
     params = load_params(args.params, args.overrides)
     for run in train_models(params, model=args.model, force=args.force):
+        if not run.metrics:  # another worker than the chief of a multi-worker training
+            print(f"{run.name}: trained; the chief wrote the results to {run.folder}")
+            continue
         how = "reused (finished with the same params)" if run.skipped else (
             "resumed and finished" if run.resumed else "trained")
         print(f"{run.name}: {how}; test mean IoU {run.metrics['mean']['iou']:.4f} "

@@ -42,6 +42,11 @@ class Pair:
     image: Path
     mask: Path
 
+    @property
+    def location(self) -> Path:
+        """The file a reader opens for it (its photo)."""
+        return self.image
+
     def split_row(self) -> dict:
         return {"stem": self.stem, "subject": self.subject, "folder": self.folder,
                 "image": str(self.image), "mask": str(self.mask)}
@@ -55,6 +60,11 @@ class ShardPair:
     subject: str
     folder: str
     shard: Path
+
+    @property
+    def location(self) -> Path:
+        """The file a reader opens for it (its shard)."""
+        return self.shard
 
     def split_row(self) -> dict:
         return {"stem": self.stem, "subject": self.subject, "folder": self.folder,

@@ -196,7 +196,7 @@ def _fit(params: dict, spec: dict, source, folder: Path, chief: bool = True):
 
 def _check_shares(pairs: list, workers: int) -> None:
     """Each worker trains on whole shard files or on every n-th pair: it needs one at least."""
-    units = len({getattr(p, "shard", p.image) for p in pairs})
+    units = len({p.location for p in pairs})
     if units < workers:
         raise ParamsError(f"train.strategy = multiworker: {workers} workers, but the training "
                           f"split is in {units} file(s) (each worker reads whole shard files)"
