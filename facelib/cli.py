@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="smaller and faster (under 3 minutes)")
 
     p = sub.add_parser("convert", help="convert a public dataset to the reference layout")
-    p.add_argument("format", choices=["celebamask-hq", "lapa"])
+    p.add_argument("format", choices=["celebamask-hq", "lapa", "fasseg"])
     p.add_argument("src")
     p.add_argument("out")
 

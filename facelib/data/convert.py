@@ -51,6 +51,8 @@ CelebAMask-HQ (`SRC/CelebA-HQ-img/ID.jpg`, 1024x1024 photos;
   so photos of one celebrity share a subject; without them `ID05_0`, each photo its own
   subject.
 
+FASSEG (`SRC/V2`, `SRC/V3`; colour label images): see `facelib.data.fasseg`.
+
 LaPa (`SRC/{train,val,test}/images/NAME.jpg`, `SRC/{train,val,test}/labels/NAME.png`)
 
 - LaPa's label ids 0..10 (background, skin, left/right eyebrow, left/right eye, nose, upper
@@ -83,7 +85,7 @@ from tqdm.auto import tqdm
 from facelib.cli import UsageError
 from facelib.io import atomic_path, write_json, write_text
 
-FORMATS = ("celebamask-hq", "lapa")
+FORMATS = ("celebamask-hq", "lapa", "fasseg")
 FOLDERS = ("train", "val")
 JPEG_QUALITY = 95
 PROBLEMS_FILE = "convert_problems.txt"
@@ -372,7 +374,22 @@ def plan_lapa(src: Path) -> tuple[list[LapaJob], list[str], dict]:
     return jobs, problems, how
 
 
-PLANNERS = {"celebamask-hq": plan_celebamask_hq, "lapa": plan_lapa}
+def plan_fasseg(src: Path):
+    """FASSEG: see `facelib.data.fasseg` (which builds on this module's helpers)."""
+    from facelib.data import fasseg
+
+    return fasseg.plan(src)
+
+
+def finish_fasseg(jobs) -> dict:
+    from facelib.data import fasseg
+
+    return fasseg.finish(jobs)
+
+
+PLANNERS = {"celebamask-hq": plan_celebamask_hq, "lapa": plan_lapa, "fasseg": plan_fasseg}
+# Formats whose record gets more once every pair is there: format -> (jobs -> dict).
+FINISHERS = {"fasseg": finish_fasseg}
 
 
 def _convert_one(job, out: Path) -> bool:
@@ -423,8 +440,8 @@ def convert(format: str, src, out, workers: int | None = None,
     if not src.is_dir():
         raise UsageError(f"{src}: no such folder")
     jobs, problems, how = PLANNERS[format](src)
-    _prepare_out(out, {"format": format, "source": str(src.resolve()), **how,
-                       "pairs": len(jobs)})
+    record = {"format": format, "source": str(src.resolve()), **how, "pairs": len(jobs)}
+    _prepare_out(out, record)
     result = ConversionResult(format, out, how, problems=problems)
     show = sys.stderr.isatty() if progress is None else progress
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
@@ -443,6 +460,10 @@ def convert(format: str, src, out, workers: int | None = None,
             pool.shutdown(cancel_futures=True)
             raise
     result.written, result.skipped = outcomes[True], outcomes[False]
+    if format in FINISHERS:
+        extra = FINISHERS[format](jobs)
+        how.update(extra)
+        write_json(out / RECORD_FILE, record | extra)
     problems_path = out / PROBLEMS_FILE
     if problems:
         write_text(problems_path, "\n".join(sorted(problems)) + "\n")
