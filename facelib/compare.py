@@ -41,7 +41,8 @@ def load_runs(params: dict) -> list[Run]:
 
 
 def comparison_table(runs: list[Run]) -> pd.DataFrame:
-    """One row per run: architecture, backbone, mean scores, then IoU of each class."""
+    """One row per run: architecture, backbone, mean scores, IoU of each class, then overall
+    pixel accuracy and each class's pixel accuracy (its recall)."""
     rows = []
     for run in runs:
         m = run.metrics
@@ -49,6 +50,8 @@ def comparison_table(runs: list[Run]) -> pd.DataFrame:
                **{s: m["mean"][s] for s in ("precision", "recall", "f1", "iou")},
                "iou_foreground": m["mean_foreground"]["iou"]}
         row.update({f"iou_{name}": m["per_class"][name]["iou"] for name in m["classes"]})
+        row["pixel_accuracy"] = m.get("pixel_accuracy", np.nan)  # runs before it was scored
+        row.update({f"accuracy_{name}": m["per_class"][name]["recall"] for name in m["classes"]})
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -62,7 +62,10 @@ def test_run_writes_metrics_and_comparison(quick_run):
     comparison = pd.read_csv(out / "comparison.csv")
     assert list(comparison.columns[:7]) == ["architecture", "backbone", "precision", "recall",
                                             "f1", "iou", "iou_foreground"]
-    assert list(comparison.columns[7:]) == [f"iou_{c}" for c in metrics["classes"]]
+    classes = metrics["classes"]
+    assert list(comparison.columns[7:]) == ([f"iou_{c}" for c in classes] + ["pixel_accuracy"]
+                                            + [f"accuracy_{c}" for c in classes])
+    assert 0 < metrics["pixel_accuracy"] <= 1
     assert len(comparison) == 2
     assert (out / "comparison.png").exists() and (out / "predictions.png").exists()
 
