@@ -83,12 +83,14 @@ def resized_pngs_function(size: int, image_resize: str):
     """
     import tensorflow as tf
 
+    from facelib.data.pipeline import decode_mask
+
     def resized_pngs(image_path, mask_path):
         image = tf.io.decode_image(tf.io.read_file(image_path), channels=3,
                                    expand_animations=False)
         image = tf.image.resize(image, (size, size), method=image_resize)
         image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
-        mask = tf.io.decode_image(tf.io.read_file(mask_path), expand_animations=False)
+        mask = decode_mask(tf.io.read_file(mask_path))  # a palette PNG: its indices
         mask = tf.image.resize(mask[..., :1], (size, size), method="nearest")
         return tf.io.encode_png(image), tf.io.encode_png(tf.cast(mask, tf.uint8))
 
