@@ -57,7 +57,7 @@ IMAGE_SUFFIXES = (".bmp", ".jpg", ".jpeg", ".png", ".tif", ".tiff")
 VERSIONS = {"V2": "frontal02", "V3": "multipose01"}
 IGNORED_VERSION = "V1"
 SPLIT_FOLDER = {"train": "train", "test": "val"}
-PERSON = re.compile(r"^personne(\d+)(.+)$", re.IGNORECASE)
+PERSON = re.compile(r"^personne(\d\d)(.+)$", re.IGNORECASE)  # XX: two digits
 
 _PALETTE_BGR = np.array([(b, g, r) for r, g, b in COLOURS], np.int32)
 _IDS = np.array(list(COLOURS.values()), np.uint8)
@@ -134,7 +134,7 @@ def _images(folder: Path | None) -> dict[str, Path]:
 def _stem(version: str, split: str, name: str) -> str | None:
     if version == "V3":
         match = PERSON.match(name)
-        return f"personne{int(match[1]):02d}_{match[2]}" if match else None
+        return f"personne{match[1]}_{match[2]}" if match else None
     return f"{VERSIONS[version]}-{split}-{name}_0"
 
 
