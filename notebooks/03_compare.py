@@ -65,7 +65,8 @@ print("test images:", sorted({run.metrics["n_images"] for run in runs}))
 # %% [markdown]
 # ## Scores
 # Means over the test split: over all classes, and IoU without background
-# (`iou_foreground`). `comparison.csv` in the profile's output folder holds this table.
+# (`iou_foreground`), IoU per class, overall pixel accuracy and each class's pixel accuracy
+# (its recall). `comparison.csv` in the profile's output folder holds this table.
 
 # %%
 # NBVAL_CHECK_OUTPUT
