@@ -58,7 +58,8 @@ print("test images:", sorted({run.metrics["n_images"] for run in runs}))
 # %% [markdown]
 # ## Scores
 # Means over the test split: over all classes, and IoU without background
-# (`iou_foreground`), best first. `comparison.csv` in the output folder holds this table.
+# (`iou_foreground`), best first, IoU per class, overall pixel accuracy and each class's
+# pixel accuracy (its recall). `comparison.csv` in the output folder holds this table.
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -66,7 +66,9 @@ def test_run_writes_metrics_and_comparison(quick_run):
     comparison = pd.read_csv(out / "comparison.csv")
     assert list(comparison.columns[:8]) == ["model", "architecture", "backbone", "precision",
                                             "recall", "f1", "iou", "iou_foreground"]
-    assert list(comparison.columns[8:-2]) == [f"iou_{c}" for c in metrics["classes"]]
+    classes = metrics["classes"]
+    assert list(comparison.columns[8:-2]) == ([f"iou_{c}" for c in classes] + ["pixel_accuracy"]
+                                              + [f"accuracy_{c}" for c in classes])
     assert list(comparison.columns[-2:]) == ["git_commit", "data_fingerprint"]
     assert sorted(comparison["model"]) == sorted(MODELS)
     assert comparison["iou"].is_monotonic_decreasing

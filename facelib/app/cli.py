@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="smaller and faster (about 3 minutes on an idle 2-core CPU)")
 
     p = sub.add_parser("convert", help="convert a public dataset to the reference layout")
-    p.add_argument("format", choices=["celebamask-hq", "lapa"])
+    p.add_argument("format", choices=["celebamask-hq", "lapa", "fasseg"])
     p.add_argument("src")
     p.add_argument("out")
 

@@ -124,7 +124,8 @@ def score(args) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"{result['n_images']} label maps scored")
+        print(f"{result['n_images']} label maps scored; pixel accuracy "
+              f"{result['pixel_accuracy']:.4f} (a class's pixel accuracy is its recall)")
         print(metrics_table(result).round(4).to_string())
     return 0
 

@@ -76,6 +76,7 @@ NULLABLE = {
     "output_dir": str,
     "data.root": str,
     "model.weights_path": str,
+    "model.init_from": str,
     "train.steps_per_epoch": int,
     "train.class_weights": list,
 }

@@ -40,6 +40,7 @@ from facelib.data.discover import (
     load_label_map,
     read_file,
 )
+from facelib.data.mask_decoding import decode_mask
 from facelib.data.shards import read_pairs
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -201,11 +202,6 @@ def resize_photo(image, size: int, method: str) -> tf.Tensor:
     """uint8 (S, S, 3) from a decoded photo, resized with `method` (`data.image_resize`)."""
     image = tf.image.resize(image, (size, size), method=method)
     return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
-
-
-def decode_mask(contents) -> tf.Tensor:
-    """A mask file's bytes as decoded, (H, W, channels); the first channel holds the ids."""
-    return tf.io.decode_image(contents, expand_animations=False)
 
 
 def resize_mask(mask, size: int) -> tf.Tensor:

@@ -47,7 +47,8 @@ def varied_params(runs: list[Run]) -> list[str]:
 
 def comparison_table(runs: list[Run]) -> pd.DataFrame:
     """One row per run, best mean IoU first: its name, architecture, backbone, the params
-    that differ between the runs, mean scores, IoU of each class, then the commit (`+dirty`
+    that differ between the runs, mean scores, IoU of each class, overall pixel accuracy and
+    each class's pixel accuracy (its recall), then the commit (`+dirty`
     when tracked files differed from it) and the data fingerprint of its `provenance.json`
     (empty for a run without one). Warns (DifferentDataWarning) when the runs' data
     fingerprints differ."""
@@ -61,6 +62,8 @@ def comparison_table(runs: list[Run]) -> pd.DataFrame:
                **{s: m["mean"][s] for s in ("precision", "recall", "f1", "iou")},
                "iou_foreground": m["mean_foreground"]["iou"]}
         row.update({f"iou_{name}": m["per_class"][name]["iou"] for name in m["classes"]})
+        row["pixel_accuracy"] = m.get("pixel_accuracy", np.nan)  # runs before it was scored
+        row.update({f"accuracy_{name}": m["per_class"][name]["recall"] for name in m["classes"]})
         row.update(provenance_columns(run))
         rows.append(row)
     message = different_data(runs)
