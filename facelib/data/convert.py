@@ -176,7 +176,8 @@ class LapaJob:
             raise SourceProblem(self.label, f"holds ids {bad}; LaPa's are 0..{LAPA_N_IDS - 1}")
         data, image = read_image(self.image)
         if image.shape[:2] != label.shape:
-            raise SourceProblem(self.label, f"is {size_text(label)}, its photo is {size_text(image)}")
+            raise SourceProblem(self.label, f"is {size_text(label)}, its photo is "
+                                            f"{size_text(image)}")
         return (data if data is not None else encode_jpeg(image)), label
 
 

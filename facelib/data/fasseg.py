@@ -111,7 +111,8 @@ class FassegJob:
         mask = self.read_label()
         data, image = read_image(self.image)
         if image.shape[:2] != mask.shape:
-            raise SourceProblem(self.label, f"is {size_text(mask)}, its photo is {size_text(image)}")
+            raise SourceProblem(self.label, f"is {size_text(mask)}, its photo is "
+                                            f"{size_text(image)}")
         return (data if data is not None else encode_jpeg(image)), mask
 
 
