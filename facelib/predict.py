@@ -16,7 +16,7 @@ import numpy as np
 from facelib.data.discover import DatasetError, load_image
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
-
+RESIZE_METHOD = "area"  # photo -> model input; the exported SavedModel does the same
 
 
 def model_input_size(model) -> int:
@@ -27,7 +27,7 @@ def resize_for_model(image: np.ndarray, size: int) -> np.ndarray:
     """float32 (size, size, 3) in 0..255, area-averaged like the training pipeline."""
     import tensorflow as tf
 
-    return tf.image.resize(image, (size, size), method="area").numpy()
+    return tf.image.resize(image, (size, size), method=RESIZE_METHOD).numpy()
 
 
 def probabilities_to_labels(probabilities: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -87,15 +87,14 @@ def predict_files(model_path: str, inputs: list[str], out_dir: str, palette=None
 
     from facelib.cli import UsageError
     from facelib.io import write_png
-    from facelib.models import load_model
     from facelib.viz import overlay
 
     try:
-        model = load_model(resolve_model_path(model_path))
+        segment, model_palette = load_segmenter(model_path)
     except FileNotFoundError as e:
         raise UsageError(str(e)) from None
     if palette is None:
-        palette = run_palette(resolve_model_path(model_path))
+        palette = model_palette
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     failures = 0
@@ -107,13 +106,31 @@ def predict_files(model_path: str, inputs: list[str], out_dir: str, palette=None
             print(f"facelib predict: {e}", file=sys.stderr)
             failures += 1
             continue
-        labels = predict_image(model, image)
+        labels = segment(image)
         shown = overlay(image, labels, palette)
         write_png(out / f"{path.stem}.png", labels)
         write_png(out / f"{path.stem}_overlay.png", cv2.cvtColor(shown, cv2.COLOR_RGB2BGR))
     done = len(files) - failures
     print(f"segmented {done} of {len(files)} photo(s) into {out}")
     return 1 if failures else 0
+
+
+def load_segmenter(model_path: str | Path):
+    """(photo -> label map, palette) of a model file, a run folder or a SavedModel folder
+    written by `facelib export`."""
+    path = Path(model_path)
+    if (path / "saved_model.pb").exists():
+        import tensorflow as tf
+
+        loaded = tf.saved_model.load(str(path))
+        if not hasattr(loaded, "segment"):
+            raise FileNotFoundError(f"{path}: a SavedModel without facelib's segment "
+                                    "function (write one with facelib export)")
+        return (lambda image: loaded.segment(tf.constant(image)).numpy()), loaded.palette.numpy()
+    from facelib.models import load_model
+
+    model = load_model(resolve_model_path(path))
+    return (lambda image: predict_image(model, image)), run_palette(resolve_model_path(path))
 
 
 def run_palette(model_path: Path) -> np.ndarray:
