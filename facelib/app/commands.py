@@ -115,6 +115,24 @@ def predict(args) -> int:
     return 0 if result.ok else 1
 
 
+def export(args) -> int:
+    from facelib.engine.export import export_run
+
+    result = export_run(args.run, args.format, out=args.out, quantize=args.quantize)
+    kind = f"{result.format} ({result.quantize or 'float32'})"
+    print(f"wrote {kind} to {result.path}: {result.size_bytes / 1e6:.1f} MB "
+          f"(model.keras {result.keras_size_bytes / 1e6:.1f} MB)")
+    print(f"agreement with the Keras model on {result.n_photos} test photos: "
+          f"{100 * result.agreement:.3f}% of {result.n_pixels} pixels; "
+          f"{result.ms_per_photo:.0f} ms per photo (Keras {result.keras_ms_per_photo:.0f} ms)")
+    print(f"report: {result.report_path}")
+    if not result.ok:
+        print(f"facelib export: agreement below {100 * result.agreement_floor:.1f}%",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def score(args) -> int:
     from facelib.engine.evaluate import score_folders
     from facelib.models.metrics import metrics_table

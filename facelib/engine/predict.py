@@ -36,6 +36,7 @@ from facelib.engine.localise import (
 from facelib.models import load_model
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+RESIZE_METHOD = "area"  # photo -> model input; the exported SavedModel does the same
 
 
 class _Forward:
@@ -66,7 +67,7 @@ def predictor(model):
 def resize_for_model(image: np.ndarray, size: int) -> np.ndarray:
     """float32 (size, size, 3) in 0..255, area-averaged like the training pipeline."""
 
-    return tf.image.resize(image, (size, size), method="area").numpy()
+    return tf.image.resize(image, (size, size), method=RESIZE_METHOD).numpy()
 
 
 def predict_images(model, images: list[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
@@ -153,6 +154,8 @@ def predict_files(model_path: str, inputs: list[str], out_dir: str,
     """Write `STEM.png` (training ids) and `STEM_overlay.png` (with each face's box) per
     photo; a photo that cannot be read is listed in the result's `failures` and the others go
     on; a photo without a face gets an all-background map and a line in `warnings`."""
+    if is_saved_model(model_path):
+        return predict_files_with_export(model_path, inputs, out_dir, palette)
     try:
         path = resolve_model_path(model_path)
     except FileNotFoundError as e:
@@ -180,6 +183,42 @@ def predict_files(model_path: str, inputs: list[str], out_dir: str,
                                          result.out / f"{photo.stem}.png"))
         if not parsed.faces:
             result.warnings.append(f"{photo}: no face found; its label map is all background")
+    return result
+
+
+def is_saved_model(path: str | Path) -> bool:
+    return (Path(path) / "saved_model.pb").exists()
+
+
+def load_export(path: str | Path):
+    """(photo -> label map, palette) of a SavedModel written by `facelib export`."""
+    loaded = tf.saved_model.load(str(path))
+    if not hasattr(loaded, "segment"):
+        raise UsageError(f"{path}: a SavedModel without facelib's segment function (write "
+                         "one with facelib export)")
+    return (lambda image: loaded.segment(tf.constant(image)).numpy()), loaded.palette.numpy()
+
+
+def predict_files_with_export(model_path, inputs: list[str], out_dir: str,
+                              palette=None) -> PredictionResult:
+    """`predict_files` through an exported SavedModel: the whole photo in one pass, as the
+    export does (no face localiser in the graph), so no faces are listed."""
+    segment, export_palette = load_export(model_path)
+    palette = export_palette if palette is None else palette
+    result = PredictionResult(Path(out_dir))
+    result.out.mkdir(parents=True, exist_ok=True)
+    for photo in expand_inputs(inputs):
+        try:
+            image = load_image(photo)
+        except DatasetError as e:
+            result.failures.append(str(e))
+            continue
+        labels = segment(image)
+        write_png(result.out / f"{photo.stem}.png", labels)
+        write_png(result.out / f"{photo.stem}_overlay.png",
+                  cv2.cvtColor(overlay(image, labels, palette), cv2.COLOR_RGB2BGR))
+        result.photos.append(PhotoResult(photo, image.shape[:2], [],
+                                         result.out / f"{photo.stem}.png"))
     return result
 
 
