@@ -118,7 +118,8 @@ def test_two_workers_share_one_run_folder_and_resume_after_a_kill(tmp_path):
     assert codes == [0, 0], [second.text(0)[-3000:], second.text(1)[-3000:]]
     chief, other = second.text(0), second.text(1)
     # Resumed after the last finished epoch, whose rows history.csv keeps once each.
-    assert f"Epoch {len(done)}/{EPOCHS}" not in chief and f"Epoch {EPOCHS}/{EPOCHS}" in chief
+    assert (f"pspnet_resnet50 epoch {len(done)}/{EPOCHS}:" not in chief
+            and f"pspnet_resnet50 epoch {EPOCHS}/{EPOCHS}:" in chief)
     assert epochs_in(run / "history.csv") == list(range(EPOCHS))
     assert "Traceback" not in chief + other and "have crashed" not in chief + other
 
@@ -177,7 +178,7 @@ def test_each_worker_needs_a_shard_file_of_its_own():
     from facelib.core.params import ParamsError
     from facelib.engine.training import _check_shares
 
-    pairs = [SimpleNamespace(image=Path(f"train-{i // 3}.tfrecord")) for i in range(6)]
+    pairs = [SimpleNamespace(location=Path(f"train-{i // 3}.tfrecord")) for i in range(6)]
     _check_shares(pairs, 2)
     with pytest.raises(ParamsError, match="3 workers, but the training split is in 2 file"):
         _check_shares(pairs, 3)
