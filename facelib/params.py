@@ -47,6 +47,7 @@ RANGES = {
     "data.augment.brightness": (0, 1, True, True),
     "data.augment.contrast": (0, 1, True, False),
     "model.dropout": (0, 1, True, False),
+    "model.batchnorm_momentum": (0, 1, True, False),
     "model.deeplab_filters": (1, None, True, True),
     "model.pspnet_conv_filters": (1, None, True, True),
     "train.epochs": (1, None, True, True),
@@ -70,6 +71,7 @@ NULLABLE = {
     "data.root": str,
     "model.weights_path": str,
     "model.init_from": str,
+    "model.batchnorm_momentum": float,
     "train.steps_per_epoch": int,
     "train.class_weights": list,
 }
