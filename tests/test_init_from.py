@@ -89,3 +89,21 @@ def test_missing_run_and_unfit_model_are_named(tmp_path):
 def test_init_from_must_be_a_path():
     with pytest.raises(ParamsError, match="model.init_from"):
         load_params(overrides={"model": {"init_from": 3}})
+
+
+def test_batchnorm_momentum_is_set_in_every_batchnorm_layer_and_saved(tmp_path):
+    from facelib.models import load_model
+
+    params = tiny_params()
+    params["model"]["batchnorm_momentum"] = 0.9
+    model = build_model(SPEC, params)
+    norms = [layer for layer in layers_by_name(model).values()
+             if isinstance(layer, tf.keras.layers.BatchNormalization)]
+    assert len(norms) > 20 and {layer.momentum for layer in norms} == {0.9}
+    save_model(model, tmp_path / "model.keras")
+    loaded = [layer for layer in layers_by_name(load_model(tmp_path / "model.keras")).values()
+              if isinstance(layer, tf.keras.layers.BatchNormalization)]
+    assert {layer.momentum for layer in loaded} == {0.9}
+    default = build_model(SPEC, tiny_params())  # the backbone's own: 0.99 and 0.999 here
+    assert 0.9 not in {layer.momentum for layer in layers_by_name(default).values()
+                       if isinstance(layer, tf.keras.layers.BatchNormalization)}

@@ -54,6 +54,7 @@ RANGES = {
     "data.crop.whole_photo": (0, 1, True, True),
     "data.crop.min_score": (0, 1, True, True),
     "model.dropout": (0, 1, True, False),
+    "model.batchnorm_momentum": (0, 1, True, False),
     "model.deeplab_filters": (1, None, True, True),
     "model.pspnet_conv_filters": (1, None, True, True),
     "train.epochs": (1, None, True, True),
@@ -77,6 +78,7 @@ NULLABLE = {
     "data.root": str,
     "model.weights_path": str,
     "model.init_from": str,
+    "model.batchnorm_momentum": float,
     "train.steps_per_epoch": int,
     "train.class_weights": list,
 }

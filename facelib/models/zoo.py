@@ -42,6 +42,19 @@ def build_core(architecture: str, backbone: str, size: int, n_classes: int,
     return ARCHITECTURE_BUILDERS[architecture](backbone, common, model_params)
 
 
+def set_batchnorm_momentum(model: tf.keras.Model, momentum: float) -> int:
+    """Set the moving-average momentum of every BatchNormalization layer, nested ones too;
+    returns how many. Keras reads it when the training step is traced, so set it before."""
+    count = 0
+    for layer in model.layers:
+        if isinstance(layer, tf.keras.Model):
+            count += set_batchnorm_momentum(layer, momentum)
+        elif isinstance(layer, tf.keras.layers.BatchNormalization):
+            layer.momentum = momentum
+            count += 1
+    return count
+
+
 def build_model(spec: dict, params: dict) -> tf.keras.Model:
     """The model `spec` = {architecture, backbone} for `params` (data.image_size, data.classes,
     model.*), named `{architecture}_{backbone}`.
@@ -63,6 +76,8 @@ def build_model(spec: dict, params: dict) -> tf.keras.Model:
     if model_params["weights_path"]:
         load_encoder_weights(core, resolve_path(model_params["weights_path"]))
     core = tf.keras.Model(core.inputs, core.outputs, name="core")
+    if model_params["batchnorm_momentum"] is not None:
+        set_batchnorm_momentum(core, model_params["batchnorm_momentum"])
 
     images = tf.keras.Input((size, size, 3), name="image")
     x = BackbonePreprocessing(PREPROCESSING[backbone], dtype="float32",
