@@ -115,7 +115,7 @@ def interleaved(models, frameworks, rounds: int, run) -> dict:
 
 def summarize(runs: dict) -> dict:
     """{model: facelib_ips, smp_ips, ratio (median of the rounds' ratios), the rounds' figures,
-    the CPU time per image (all threads; under load it moves less than the wall clock), and
+    the CPU time per image (all threads, OpenMP's spinning included), and
     what each framework's network is: parameters, convolution GMACs per image}."""
     summary = {}
     for model, by_framework in runs.items():
@@ -145,7 +145,8 @@ def measure_peer(settings: Settings) -> tuple[dict, dict]:
              "loss": " + ".join(PEER_LOSS), "timed_steps": settings.peer_steps,
              "warmup_steps": WARMUP_STEPS, "rounds": settings.peer_repeats,
              "order": "interleaved: facelib, smp, facelib, smp (one process each)",
-             "threads": {"smp": f"torch.set_num_threads({TORCH_THREADS})",
+             "threads": {"smp": f"torch.set_num_threads({TORCH_THREADS}), OMP_WAIT_POLICY "
+                                f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}",
                          "facelib": "TensorFlow's default thread pools"}}
     missing = missing_packages()
     if missing:

@@ -311,6 +311,7 @@ def test_facelib_counts_convolution_work_per_image():
     assert conv_macs(model) == 6912 + 2304 + 384 + 30
 
 
+@pytest.mark.slow  # imports torch
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch not installed")
 def test_smp_counts_the_same_work_for_the_same_network():
     import torch

@@ -101,6 +101,7 @@ def test_subjects_have_several_frames_and_one_split(dataset):
     assert counts.max() >= 3 and counts.mean() > 2.5
 
 
+@pytest.mark.slow  # spawns worker processes
 def test_same_seed_same_bytes_whatever_the_workers(tmp_path):
     one = make_synthetic_dataset(tmp_path / "one", 6, 3, seed=3, workers=1, progress=False)
     two = make_synthetic_dataset(tmp_path / "two", 6, 3, seed=3, workers=2, progress=False)
