@@ -9,9 +9,9 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3 (ipykernel)
+#     display_name: Python (facelib)
 #     language: python
-#     name: python3
+#     name: facelib
 # ---
 
 # %% [markdown]
@@ -23,38 +23,27 @@
 # `facelib train PARAMS.yaml` does the same training without the notebook.
 
 # %% tags=["parameters"]
-# The quick profile (params/quick.yaml); papermill replaces any of these sections.
-profile = "quick"
-seed = 1996
-output_dir = None
-data = {
-    "synthetic": {"train": 48, "val": 16, "seed": 7, "cache_dir": "cache/synthetic"},
-    "image_size": 64,
-    "cache": True,
-}
-models = [
-    {"architecture": "pspnet", "backbone": "resnet50"},
-    {"architecture": "deeplabv3plus", "backbone": "efficientnetb0"},
-]
-model = {}
-train = {"epochs": 2, "batch_size": 8, "optimizer": "adam", "learning_rate": 0.001}
-eval = {"batch_size": 8, "example_count": 3}
-# The model trained by this notebook, and whether a finished run may be replaced.
-architecture = "pspnet"
-backbone = "resnet50"
+# The params file (relative to the project folder, or absolute) and overrides of its keys,
+# as `--set KEY=VALUE` gives them, e.g. {"train.epochs": 4}. `facelib run` passes these.
+profile = "params/quick.yaml"
+overrides = {}
+# The entry of the profile's `models` this notebook trains (by name), and whether a
+# finished run of other params may be replaced.
+run_name = "pspnet_resnet50"
 force = False
 
 # %%
 import pandas as pd
 
 import facelib
-from facelib import charts
-from facelib.metrics import metrics_table
-from facelib.scheme import ClassScheme
+from facelib.core.params import resolve_path
+from facelib.core.scheme import ClassScheme
+from facelib.engine.training import select_models
+from facelib.models.metrics import metrics_table
+from facelib.reports import charts
 
-params = facelib.load_params(profile=profile, seed=seed, output_dir=output_dir, data=data,
-                             models=models, model=model, train=train, eval=eval)
-spec = {"architecture": architecture, "backbone": backbone}
+params = facelib.load_params(resolve_path(profile), overrides)
+[spec] = select_models(params, run_name)
 scheme = ClassScheme.from_params(params["data"]["classes"])
 
 # %% [markdown]
@@ -63,13 +52,13 @@ scheme = ClassScheme.from_params(params["data"]["classes"])
 
 # %%
 run = facelib.train_model(params, spec, force=force)
-print(f"run folder: {run.run_dir}")
+print(f"run folder: {run.folder}")
 
 # %% [markdown]
 # ## Learning curves
 
 # %%
-history = pd.read_csv(run.run_dir / "history.csv")
+history = pd.read_csv(run.folder / "history.csv")
 charts.plot_learning_curves({run.name: history})
 
 # %%
@@ -98,9 +87,9 @@ charts.plot_per_class_iou(run.metrics, colors=scheme.colors)
 # image | ground truth | prediction, for the first frame of the first test subjects.
 
 # %%
-from facelib.examples import predict_examples
-from facelib.viz import show_predictions
+from facelib.reports.examples import predict_examples
+from facelib.reports.viz import show_predictions
 
-examples = predict_examples(params, {run.name: run.run_dir}, params["eval"]["example_count"])
+examples = predict_examples(params, {run.name: run.folder}, params["eval"]["example_count"])
 show_predictions(examples.images, examples.truths, examples.predictions[run.name], scheme,
                  titles=examples.stems)

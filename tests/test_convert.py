@@ -7,8 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from facelib.cli import UsageError, main
-from facelib.data.convert import convert, convert_dataset
+from facelib.app.cli import main
+from facelib.core.errors import UsageError
+from facelib.data.convert import convert
 
 CELEBA_IDS = (0, 1, 2, 2001)  # 2001 lives in annotation folder 1
 
@@ -166,7 +167,7 @@ def test_unreadable_files_are_reported_by_path_and_left_out(tmp_path, capsys):
     src, out = write_lapa(tmp_path / "src"), tmp_path / "out"
     (src / "train/images/100_1.jpg").write_bytes(b"not a jpeg")
     cv2.imwrite(str(src / "val/labels/200_0.png"), np.full((40, 48), 12, np.uint8))
-    assert convert_dataset("lapa", src, out, progress=False) == 1
+    assert main(["convert", "lapa", str(src), str(out)]) == 1
     err = capsys.readouterr().err
     assert "100_1.jpg: is not a readable image" in err
     assert "200_0.png: holds ids [12]" in err

@@ -11,8 +11,8 @@ import numpy as np
 import facelib
 import tensorflow as tf
 from facelib.models import build_model
-from facelib.params import load_params
-from facelib.training import compile_model, configure_tensorflow
+from facelib.core.params import load_params
+from facelib.engine.training import compile_model, configure_tensorflow
 
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(

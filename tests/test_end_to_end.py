@@ -4,6 +4,7 @@ The pipeline runs once per session (a few minutes on 2 cores) into a temporary f
 the tests below read its outputs.
 """
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -14,12 +15,15 @@ import nbformat
 import pandas as pd
 import pytest
 
+from facelib.data.fingerprint import data_fingerprint
+from facelib.data.sources import FolderSource
+
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ["pspnet_resnet50", "deeplabv3plus_efficientnetb0"]
 
 
 def facelib_cli(*args, check=True):
-    done = subprocess.run([sys.executable, "-m", "facelib.cli", *map(str, args)],
+    done = subprocess.run([sys.executable, "-m", "facelib.app.cli", *map(str, args)],
                           capture_output=True, text=True, cwd=ROOT)
     if check and done.returncode != 0:
         raise AssertionError(f"facelib {' '.join(map(str, args))} failed:\n{done.stderr}")
@@ -60,11 +64,37 @@ def test_run_writes_metrics_and_comparison(quick_run):
         assert history["epoch"].tolist() == [0, 1]
         assert (out / "runs" / name / "confusion.csv").exists()
     comparison = pd.read_csv(out / "comparison.csv")
-    assert list(comparison.columns[:7]) == ["architecture", "backbone", "precision", "recall",
-                                            "f1", "iou", "iou_foreground"]
-    assert list(comparison.columns[7:]) == [f"iou_{c}" for c in metrics["classes"]]
-    assert len(comparison) == 2
+    assert list(comparison.columns[:8]) == ["model", "architecture", "backbone", "precision",
+                                            "recall", "f1", "iou", "iou_foreground"]
+    assert list(comparison.columns[8:-2]) == [f"iou_{c}" for c in metrics["classes"]]
+    assert list(comparison.columns[-2:]) == ["git_commit", "data_fingerprint"]
+    assert sorted(comparison["model"]) == sorted(MODELS)
+    assert comparison["iou"].is_monotonic_decreasing
     assert (out / "comparison.png").exists() and (out / "predictions.png").exists()
+
+
+def test_every_run_folder_has_its_provenance(quick_run):
+    out, _ = quick_run
+    comparison = pd.read_csv(out / "comparison.csv")
+    records = []
+    for name in MODELS:
+        run = out / "runs" / name
+        record = json.loads((run / "provenance.json").read_text())
+        assert set(record) >= {"facelib_version", "git_commit", "git_dirty", "packages",
+                               "python", "machine", "data_fingerprint", "params_sha256"}
+        assert {"tensorflow", "tf-keras", "segmentation-models", "numpy"} <= set(
+            record["packages"])
+        assert record["machine"]["cores"] >= 1 and record["machine"]["gpus"] == []
+        params_text = (run / "params.yaml").read_text()
+        assert record["params_sha256"] == hashlib.sha256(params_text.encode()).hexdigest()
+        split = pd.read_csv(run / "split.csv")
+        splits = {s: FolderSource(Path()).pairs_of_split(split[split["split"] == s])
+                  for s in ("train", "val", "test")}
+        dataset = Path(split["mask"].iloc[0]).parents[2]
+        assert record["data_fingerprint"] == data_fingerprint(splits, dataset)
+        records.append(record)
+    assert records[0]["data_fingerprint"] == records[1]["data_fingerprint"]
+    assert list(comparison["data_fingerprint"]) == [records[0]["data_fingerprint"][:12]] * 2
 
 
 def test_metrics_agree_with_facelib_score(quick_run):

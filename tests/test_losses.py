@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from facelib.losses import build_loss, build_metrics
 from facelib.models import sm
+from facelib.models.losses import build_loss, build_metrics
 
 N_CLASSES = 8
 ALL_TERMS = ["dice", "cce", "jaccard", "focal"]

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score, jaccard_score, precision_score, recall_score
 
-from facelib.metrics import confusion_matrix, confusion_metrics
+from facelib.models.metrics import confusion_matrix, confusion_metrics
 
 NAMES = ["background", "skin", "eyebrows", "eyes", "nose", "mouth", "ears", "glasses"]
 
@@ -46,7 +46,7 @@ def test_perfect_prediction_scores_one():
 def test_score_names_an_unreadable_prediction_in_one_line(tmp_path, capsys):
     import cv2
 
-    from facelib.cli import main
+    from facelib.app.cli import main
 
     truth, predicted = tmp_path / "truth", tmp_path / "predicted"
     truth.mkdir(), predicted.mkdir()

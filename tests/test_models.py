@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from facelib.losses import build_loss, build_metrics
+from facelib.core.catalog import ARCHITECTURES, BACKBONES, PREPROCESSING
+from facelib.core.params import load_params
 from facelib.models import (
     BackbonePreprocessing,
     WeightsUnavailableError,
@@ -14,9 +15,9 @@ from facelib.models import (
     sm,
 )
 from facelib.models.layers import AtrousConv2D
-from facelib.models.registry import BACKBONES, PREPROCESSING
+from facelib.models.losses import build_loss, build_metrics
+from facelib.models.registry import ARCHITECTURE_BUILDERS
 from facelib.models.weights import imagenet_weights_file
-from facelib.params import load_params
 
 N_CLASSES = 8
 
@@ -55,6 +56,10 @@ def fresh_session():
 def test_backbone_list_is_segmentation_models_list():
     assert list(BACKBONES) == sm.Backbones.models_names()
     assert set(PREPROCESSING) == set(BACKBONES)
+
+
+def test_every_architecture_name_has_a_builder():
+    assert list(ARCHITECTURE_BUILDERS) == list(ARCHITECTURES)
 
 
 @pytest.mark.parametrize("backbone", BACKBONES)

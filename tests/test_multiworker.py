@@ -17,17 +17,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from facelib.cli import main
-from facelib.params import load_params
-from facelib.workers import ClusterConfigError, is_chief, worker_count
+from facelib.app.cli import main
+from facelib.core.params import load_params
+from facelib.engine.workers import ClusterConfigError, is_chief, worker_count
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "pspnet_resnet50"
 EPOCHS = 3
 DEADLINE = 900  # seconds for one start of the workers, on a loaded 2-core machine
 RUN_FILES = {"model.keras", "model.best.json", "history.csv", "params.yaml", "split.csv",
-             "metrics.json", "confusion.csv", "test_predictions"}
-
+             "metrics.json", "confusion.csv", "test_predictions", "provenance.json"}
 
 
 def free_ports(count: int) -> list[int]:
@@ -53,7 +52,7 @@ class Workers:
             env = {**os.environ, "TMPDIR": str(temp), "TF_CPP_MIN_LOG_LEVEL": "2",
                    "TF_CONFIG": json.dumps({"cluster": cluster,
                                             "task": {"type": "worker", "index": index}})}
-            command = [sys.executable, "-m", "facelib.cli", "train", "params/quick.yaml",
+            command = [sys.executable, "-m", "facelib.app.cli", "train", "params/quick.yaml",
                        "--model", MODEL, "--set", "train.strategy=multiworker",
                        "--set", f"output_dir={out}", "--set", f"train.epochs={EPOCHS}"]
             with open(log, "w") as stream:
@@ -98,6 +97,11 @@ def epochs_in(history: Path) -> list[int]:
     return pd.read_csv(history)["epoch"].tolist() if history.exists() else []
 
 
+def epoch_line(epoch: int) -> str:
+    """The start of the line the chief prints after `epoch` (from 1)."""
+    return f"{MODEL} epoch {epoch}/{EPOCHS}:"
+
+
 def backed_up(run: Path) -> str:
     """The chief's BackupAndRestore checkpoint index: new after each finished epoch."""
     index = run / "backup/chief/checkpoint"
@@ -122,15 +126,15 @@ def test_two_workers_share_one_run_folder_and_resume_after_kills(tmp_path):
         assert codes == ([130, 130] if signum == signal.SIGTERM else [-signum] * 2), \
             [workers.text(0)[-3000:], workers.text(1)[-3000:]]
         assert epochs_in(run / "history.csv") == list(range(epochs))
-        assert f"Epoch {epochs}/{EPOCHS}" in workers.text(0)
-        assert f"Epoch {epochs - 1}/{EPOCHS}" not in workers.text(0)  # resumed
+        assert epoch_line(epochs) in workers.text(0)
+        assert epoch_line(epochs - 1) not in workers.text(0)  # resumed
         times.append(time.monotonic())
 
     last = Workers(out, tmp_path, temps)
     codes = last.wait()
     assert codes == [0, 0], [last.text(0)[-3000:], last.text(1)[-3000:]]
     chief, other = last.text(0), last.text(1)
-    assert f"Epoch {EPOCHS - 1}/{EPOCHS}" not in chief and f"Epoch {EPOCHS}/{EPOCHS}" in chief
+    assert epoch_line(EPOCHS - 1) not in chief and epoch_line(EPOCHS) in chief
     assert epochs_in(run / "history.csv") == list(range(EPOCHS))  # each epoch once
     assert "Traceback" not in chief + other and "have crashed" not in chief + other
 
@@ -186,10 +190,10 @@ def test_a_wrong_tf_config_stops_training_with_one_line(config, message, monkeyp
 def test_each_worker_needs_a_shard_file_of_its_own():
     from types import SimpleNamespace
 
-    from facelib.params import ParamsError
-    from facelib.training import _check_shares
+    from facelib.core.params import ParamsError
+    from facelib.engine.training import _check_shares
 
-    pairs = [SimpleNamespace(image=Path(f"train-{i // 3}.tfrecord")) for i in range(6)]
+    pairs = [SimpleNamespace(location=Path(f"train-{i // 3}.tfrecord")) for i in range(6)]
     _check_shares(pairs, 2)
     with pytest.raises(ParamsError, match="3 workers, but the training split is in 2 file"):
         _check_shares(pairs, 3)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from data_fixtures import make_dataset_folder, random_image, striped_mask, write_pair
 
+from facelib.core.params import load_defaults
+from facelib.core.scheme import ClassScheme
 from facelib.data.discover import find_pairs
 from facelib.data.pipeline import make_dataset
-from facelib.params import load_defaults
-from facelib.scheme import ClassScheme
 
 NO_AUGMENT = {"hflip": False, "rotate_degrees": 0.0, "scale": 0.0, "brightness": 0.0,
               "contrast": 0.0}

@@ -19,7 +19,7 @@ QUICK = ROOT / "params/quick.yaml"
 
 
 def facelib_cli(*args, check=True, **kwargs):
-    done = subprocess.run([sys.executable, "-m", "facelib.cli", *map(str, args)],
+    done = subprocess.run([sys.executable, "-m", "facelib.app.cli", *map(str, args)],
                           capture_output=True, text=True, cwd=ROOT, **kwargs)
     if check and done.returncode != 0:
         raise AssertionError(f"facelib {' '.join(map(str, args))} failed:\n{done.stderr}")
@@ -31,7 +31,7 @@ def test_sigterm_after_first_epoch_then_resume_lists_each_epoch_once(tmp_path, l
     args = ["train", QUICK, "--model", "pspnet_resnet50", "--set", "train.epochs=4",
             "--set", f"train.lr_schedule={lr_schedule}", "--set", f"output_dir={tmp_path}"]
     history = tmp_path / "runs/pspnet_resnet50/history.csv"
-    process = subprocess.Popen([sys.executable, "-m", "facelib.cli", *map(str, args)],
+    process = subprocess.Popen([sys.executable, "-m", "facelib.app.cli", *map(str, args)],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     deadline = time.monotonic() + 300
@@ -134,7 +134,7 @@ def test_bad_sample_skipped_and_listed(tmp_path, mode):
 
 
 def test_interrupted_write_leaves_the_old_file(tmp_path):
-    from facelib.io import write_with
+    from facelib.core.io import write_with
 
     target = tmp_path / "metrics.json"
     target.write_text("good")

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from facelib.params import load_defaults
-from facelib.scheme import SOURCE_NAMES, ClassScheme
+from facelib.core.params import load_defaults
+from facelib.core.scheme import SOURCE_NAMES, ClassScheme
 
 DEFAULT = ClassScheme.from_params(load_defaults()["data"]["classes"])
 

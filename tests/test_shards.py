@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from facelib.cli import UsageError, main
+from facelib.app.cli import main
+from facelib.core.errors import UsageError
 from facelib.data.shards import read_shards, shard_files, shard_records, write_shards
 
 SIZE = 32
@@ -47,13 +48,13 @@ def hash_stem(stem: str) -> int:
 def shards(tmp_path_factory):
     root = write_reference(tmp_path_factory.mktemp("data"))
     out = tmp_path_factory.mktemp("shards") / "out"
-    code = write_shards(root, out, size=SIZE, examples_per_shard=2, workers=2, progress=False)
-    return root, out, code
+    result = write_shards(root, out, size=SIZE, examples_per_shard=2, workers=2, progress=False)
+    return root, out, result
 
 
 def test_manifest_lists_shards_counts_and_left_out_pairs(shards):
-    _, out, code = shards
-    assert code == 1  # a pair was left out
+    _, out, result = shards
+    assert not result.ok and result.left_out == [BAD]  # a pair was left out
     manifest = json.loads((out / "shards.json").read_text())
     assert manifest["complete"] and manifest["size"] == SIZE
     assert manifest["counts"] == {"train": 5, "val": 2}
@@ -70,9 +71,9 @@ def test_manifest_lists_shards_counts_and_left_out_pairs(shards):
 def test_examples_read_back_as_the_folder_pipeline_sees_the_pairs(shards):
     import tensorflow as tf
 
+    from facelib.core.params import load_defaults
+    from facelib.core.scheme import ClassScheme
     from facelib.data.pipeline import load_pair_function
-    from facelib.params import load_defaults
-    from facelib.scheme import ClassScheme
 
     root, out, _ = shards
     scheme = ClassScheme.from_params(load_defaults()["data"]["classes"])
@@ -112,8 +113,8 @@ def test_folder_and_stems_select_examples(shards):
 def test_a_keras_model_trains_a_step_on_shard_batches(shards):
     import tensorflow as tf
 
-    from facelib.params import load_defaults
-    from facelib.scheme import ClassScheme
+    from facelib.core.params import load_defaults
+    from facelib.core.scheme import ClassScheme
 
     _, out, _ = shards
     scheme = ClassScheme.from_params(load_defaults()["data"]["classes"])
@@ -146,8 +147,8 @@ def test_rerun_skips_written_shards_and_rewrites_missing_ones(shards, tmp_path, 
     (copy / "train-00001-of-00003.tfrecord").unlink()
     kept = (copy / "val-00000-of-00001.tfrecord").stat().st_mtime_ns
     capsys.readouterr()
-    assert write_shards(root, copy, size=SIZE, examples_per_shard=2, workers=1,
-                        progress=False) == 1
+    assert main(["shards", str(root), str(copy), "--size", str(SIZE),
+                 "--examples-per-shard", "2"]) == 1
     printed = capsys.readouterr()
     assert "3 already there; 1 pair(s) left out, 1 problem(s)" in printed.out
     assert f"{BAD}.png: label values outside the class scheme: 40 (1 px)" in printed.err

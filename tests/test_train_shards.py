@@ -15,11 +15,13 @@ import yaml
 from data_fixtures import make_dataset_folder
 from test_convert import write_celebamask_hq, write_lapa
 
-from facelib.cli import main
+from facelib.app.cli import main
+from facelib.app.runner import KERNEL
+from facelib.core.params import load_params
 from facelib.data.convert import convert
 from facelib.data.shards import shard_files, shard_pairs, write_shards
+from facelib.data.sources import data_source
 from facelib.data.validate import validate_dataset
-from facelib.params import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = ROOT / "params/quick.yaml"
@@ -50,10 +52,10 @@ def train(params: dict, tmp_path: Path) -> Path:
 
     if params["train"]["strategy"] != "multiworker":
         [run] = facelib.train(params)
-        return run.run_dir
+        return run.folder
     path = tmp_path / "shards.yaml"
     path.write_text(yaml.safe_dump(params, sort_keys=False))
-    done = subprocess.run([sys.executable, "-m", "facelib.cli", "train", str(path)],
+    done = subprocess.run([sys.executable, "-m", "facelib.app.cli", "train", str(path)],
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     return Path(params["output_dir"]) / "runs/deeplabv3plus_resnet18"
@@ -70,22 +72,24 @@ def score(true_dir: Path, pred_dir: Path, capsys) -> dict:
 @pytest.mark.parametrize("source, strategy", [("celebamask-hq", "default"),
                                               ("lapa", "multiworker")])
 def test_converted_dataset_trains_a_step_from_its_shards(source, strategy, tmp_path, capsys):
-    from facelib.examples import example_photos, test_pairs
+    from facelib.reports.examples import example_photos, test_pairs
 
     data = tmp_path / "data"
     assert convert(source, WRITERS[source](tmp_path / "src"), data, progress=False).problems == []
     assert validate_dataset(data, workers=1, progress=False).ok
     shards = tmp_path / "shards"
-    assert write_shards(data, shards, size=SIZE, workers=1, progress=False) == 0
+    assert write_shards(data, shards, size=SIZE, workers=1, progress=False).ok
 
-    run = train(shard_params(shards, tmp_path / "out", strategy), tmp_path)
+    params = shard_params(shards, tmp_path / "out", strategy)
+    run = train(params, tmp_path)
 
     assert pd.read_csv(run / "history.csv")["epoch"].tolist() == [0]
     split = pd.read_csv(run / "split.csv", dtype=str)
-    assert all(Path(f).parent == shards and f.endswith(".tfrecord") for f in split["image"])
+    assert all(Path(f).parent == shards and f.endswith(".tfrecord") for f in split["shard"])
     test = test_pairs(run)
     assert list(test["stem"]) == sorted(p.stem for p in shard_pairs(shards) if p.folder == "val")
     metrics = json.loads((run / "metrics.json").read_text())
+    assert len(json.loads((run / "provenance.json").read_text())["data_fingerprint"]) == 64
     assert metrics["evaluated_at"] == "shard size" and metrics["n_images"] == len(test)
     predictions = run / "test_predictions"
     assert sorted(p.stem for p in predictions.iterdir()) == list(test["stem"])
@@ -95,7 +99,7 @@ def test_converted_dataset_trains_a_step_from_its_shards(source, strategy, tmp_p
         for name, value in metrics[key].items():
             assert scored[key][name] == pytest.approx(value, abs=1e-9)
     # 04_predict's photos: the shards' photos of the first test subjects, as files.
-    photos = example_photos(run, 2, tmp_path / "photos")
+    photos = example_photos(params, run, 2, tmp_path / "photos")
     assert [Path(p).stem for p in photos] == list(test.drop_duplicates("subject")["stem"][:2])
     assert cv2.imread(photos[0]).shape == (SIZE, SIZE, 3)
 
@@ -136,7 +140,7 @@ def test_folder_and_its_shards_split_alike(tmp_path, mode):
     stems = {name: [p.stem for p in pairs] for name, pairs in from_folder.items()}
     assert stems == {name: [p.stem for p in pairs] for name, pairs in from_shards.items()}
     assert all(stems.values()) and "s04_1" not in sum(stems.values(), [])
-    assert {p.image.parent for p in from_shards["train"]} == {shards}
+    assert {p.shard.parent for p in from_shards["train"]} == {shards}
     assert (tmp_path / "shards_skipped.txt").read_text() == \
         (tmp_path / "folder_skipped.txt").read_text()
 
@@ -186,7 +190,8 @@ def worker_stems(pairs, params, training, names) -> list[list[str]]:
     policy = tf.data.experimental.AutoShardPolicy
     workers = []
     for index in range(2):
-        dataset = make_dataset(pairs, params, training=training, batch_size=1)
+        dataset = make_dataset(pairs, params, training=training, batch_size=1,
+                               source=data_source(params))
         assert (dataset.options().experimental_distribute.auto_shard_policy
                 == (policy.HINT if training else policy.OFF))
         workers.append(stems_of(_AutoShardDataset(dataset, num_workers=2, index=index), names))
@@ -207,7 +212,7 @@ def test_multiworker_gives_each_worker_whole_shard_files_or_its_share_of_pairs(t
     pairs = load_splits(params)["train"]
     names = {e["image"].tobytes(): e["stem"].decode()
              for e in read_pairs(pairs).as_numpy_iterator()}
-    file_of = {p.stem: p.image.name for p in pairs}
+    file_of = {p.stem: p.shard.name for p in pairs}
     workers = worker_stems(pairs, params, True, names)
     assert sorted(workers[0] + workers[1]) == sorted(file_of)
     files = [{file_of[stem] for stem in worker} for worker in workers]
@@ -223,7 +228,8 @@ def test_multiworker_gives_each_worker_whole_shard_files_or_its_share_of_pairs(t
     assert [sorted(w) for w in worker_stems(folder_pairs, folder_params, False, names)] \
         == [stems] * 2
 
-    one_machine = make_dataset(pairs, source_params("shards", shards), training=False)
+    sharded = source_params("shards", shards)
+    one_machine = make_dataset(pairs, sharded, training=False, source=data_source(sharded))
     assert (one_machine.options().experimental_distribute.auto_shard_policy
             == tf.data.experimental.AutoShardPolicy.OFF)
     assert sorted(stems_of(one_machine, names)) == sorted(file_of)
@@ -233,22 +239,24 @@ def test_data_analysis_reads_shards_as_it_reads_their_folder(tmp_path):
     import nbformat
     import papermill
 
-    from facelib.data.sources import class_shares, data_report, load_pairs, sample_pairs
-    from facelib.scheme import ClassScheme
+    from facelib.core.scheme import ClassScheme
+    from facelib.data.sources import FolderSource, ShardSource, data_source
 
     data, shards = make_folder_and_shards(tmp_path, bad="s04_1")
     folder, sharded = source_params("folder", data), source_params("shards", shards)
+    from_folder, from_shards = data_source(folder), data_source(sharded)
+    assert isinstance(from_folder, FolderSource) and isinstance(from_shards, ShardSource)
     scheme = ClassScheme.from_params(folder["data"]["classes"])
-    report = data_report(sharded, shards).summary()
-    assert report == data_report(folder, data, scheme, progress=False).summary()
+    report = from_shards.report().summary()
+    assert report == from_folder.report(scheme, progress=False).summary()
     assert "s04_1.png: label values outside the class scheme: 40 (1 px)" in report
-    good = [p for p in load_pairs(folder, data) if p.stem != "s04_1"]
-    pairs = load_pairs(sharded, shards)
-    expected = class_shares(folder, good, scheme, progress=False)
-    got = class_shares(sharded, pairs, scheme)
+    good = [p for p in from_folder.pairs() if p.stem != "s04_1"]
+    pairs = from_shards.pairs()
+    expected = from_folder.class_shares(good, scheme, progress=False)
+    got = from_shards.class_shares(pairs, scheme)
     pd.testing.assert_frame_equal(got.sort_values("stem", ignore_index=True),
                                   expected.sort_values("stem", ignore_index=True))
-    samples = sample_pairs(sharded, pairs, n=3, seed=0)
+    samples = from_shards.picture_samples(pairs, n=3, seed=0)
     assert len(samples) == 3
     for stem, image, mask in samples:
         [image_path] = data.glob(f"*/image/{stem}.png")
@@ -258,8 +266,9 @@ def test_data_analysis_reads_shards_as_it_reads_their_folder(tmp_path):
 
     executed = tmp_path / "01_data_analysis.ipynb"
     papermill.execute_notebook(
-        str(ROOT / "notebooks/01_data_analysis.ipynb"), str(executed), kernel_name="python3",
-        parameters={"data": sharded["data"]}, progress_bar=False)
+        str(ROOT / "notebooks/01_data_analysis.ipynb"), str(executed), kernel_name=KERNEL,
+        parameters={"profile": str(QUICK), "overrides": {"data": sharded["data"]}},
+        progress_bar=False)
     printed = "".join(output.get("text", "") for cell in nbformat.read(executed, 4).cells
                       for output in cell.get("outputs", []))
     assert report in printed and f"{len(pairs)} pairs, 8 subjects" in printed

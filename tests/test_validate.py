@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from data_fixtures import make_dataset_folder, random_image, striped_mask, write_file, write_pair
 
-from facelib.cli import main
+from facelib.app.cli import main
+from facelib.core.params import load_defaults
+from facelib.core.scheme import ClassScheme
 from facelib.data.discover import DatasetError, find_pairs
 from facelib.data.validate import class_pixel_counts, validate_dataset
-from facelib.params import load_defaults
-from facelib.scheme import ClassScheme
 
 
 @pytest.fixture

@@ -6,13 +6,11 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from facelib.params import load_defaults
-from facelib.scheme import ClassScheme
-from facelib.viz import (
-    colorize,
+from facelib.core.params import load_defaults
+from facelib.core.scheme import ClassScheme, colorize, overlay
+from facelib.reports.viz import (
     dataset_pairs,
     legend_handles,
-    overlay,
     save_figure,
     show_model_predictions,
     show_overlays,

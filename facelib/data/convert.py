@@ -2,7 +2,7 @@
 
 `facelib convert FORMAT SRC OUT` writes `OUT/{train,val}/{image,seg}/STEM.{jpg,png}`: photos
 as JPEG and masks as single-channel uint8 PNG label maps of the reference's source ids
-(`facelib.scheme.SOURCE_NAMES`). Stems are `SUBJECT_FRAME`; facelib's grouped split keeps
+(`facelib.core.scheme.SOURCE_NAMES`). Stems are `SUBJECT_FRAME`; facelib's grouped split keeps
 the pairs of a subject (the part before the first underscore) in one split.
 
 Every format behaves the same way: a progress bar, pairs converted in parallel threads, each
@@ -80,15 +80,14 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from facelib.cli import UsageError
-from facelib.io import atomic_path, write_json, write_text
+from facelib.core.errors import UsageError
+from facelib.core.io import atomic_path, write_json, write_text
 
 FORMATS = ("celebamask-hq", "lapa")
 FOLDERS = ("train", "val")
 JPEG_QUALITY = 95
 PROBLEMS_FILE = "convert_problems.txt"
 RECORD_FILE = "conversion.json"
-PROBLEMS_SHOWN = 20
 
 # CelebAMask-HQ part -> source id, in painting order (later parts cover earlier ones).
 CELEBAMASK_PAINT_ORDER = (
@@ -449,19 +448,3 @@ def convert(format: str, src, out, workers: int | None = None,
     else:
         problems_path.unlink(missing_ok=True)
     return result
-
-
-def convert_dataset(format: str, src, out, workers: int | None = None,
-                    progress: bool | None = None) -> int:
-    """`facelib convert`: convert, print problems and a summary; exit code 1 if any problem."""
-    result = convert(format, src, out, workers=workers, progress=progress)
-    problems = sorted(result.problems)
-    for line in problems[:PROBLEMS_SHOWN]:
-        print(line, file=sys.stderr)
-    if len(problems) > PROBLEMS_SHOWN:
-        print(f"... and {len(problems) - PROBLEMS_SHOWN} more in {result.out / PROBLEMS_FILE}",
-              file=sys.stderr)
-    print(f"{format}: " + "; ".join(f"{k}: {v}" for k, v in result.how.items()),
-          file=sys.stderr)
-    print(result.summary())
-    return 1 if problems else 0

@@ -2,7 +2,7 @@
 
 Layout: `ROOT/{train,val}/{image,seg}/STEM.ext`; an image and its mask share a stem, and
 `.jpg`, `.jpeg` and `.png` are accepted in any letter case. Masks are label maps of source
-ids (see `facelib.scheme`). Only numpy and OpenCV here, so the CLI stays fast.
+ids (see `facelib.core.scheme`). Only numpy and OpenCV here, so the CLI stays fast.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pandas as pd
+from sklearn.model_selection import GroupShuffleSplit
 
-from facelib.errors import FacelibError
+from facelib.core.errors import FacelibError
 
 FOLDERS = ("train", "val")
 IMAGE_FOLDER, MASK_FOLDER = "image", "seg"
@@ -36,6 +38,34 @@ class Pair:
     folder: str
     image: Path
     mask: Path
+
+    @property
+    def location(self) -> Path:
+        """The file a reader opens for it (its photo)."""
+        return self.image
+
+    def split_row(self) -> dict:
+        return {"stem": self.stem, "subject": self.subject, "folder": self.folder,
+                "image": str(self.image), "mask": str(self.mask)}
+
+
+@dataclass(frozen=True)
+class ShardPair:
+    """A pair stored in a TFRecord shard file (`facelib shards`)."""
+
+    stem: str
+    subject: str
+    folder: str
+    shard: Path
+
+    @property
+    def location(self) -> Path:
+        """The file a reader opens for it (its shard)."""
+        return self.shard
+
+    def split_row(self) -> dict:
+        return {"stem": self.stem, "subject": self.subject, "folder": self.folder,
+                "shard": str(self.shard)}
 
 
 @dataclass
@@ -154,7 +184,6 @@ def _grouped_split(pairs: list[Pair], split: dict) -> dict[str, list[Pair]]:
 
 def _carve(groups: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices (kept, carved) with about `fraction` of the groups carved out."""
-    from sklearn.model_selection import GroupShuffleSplit
 
     splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
     try:
@@ -166,7 +195,6 @@ def _carve(groups: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, 
 
 def split_summary(splits: dict[str, list[Pair]]):
     """pandas DataFrame: pairs and subjects per split (rows train, val, test)."""
-    import pandas as pd
 
     rows = {name: {"pairs": len(members), "subjects": len({p.subject for p in members})}
             for name, members in splits.items()}

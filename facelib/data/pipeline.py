@@ -19,8 +19,9 @@ import math
 
 import tensorflow as tf
 
-from facelib.data.discover import DatasetError, Pair
-from facelib.scheme import ClassScheme
+from facelib.core.scheme import ClassScheme
+from facelib.data.discover import DatasetError, Pair, ShardPair
+from facelib.data.shards import read_pairs
 
 AUTOTUNE = tf.data.AUTOTUNE
 JPEG_SIGNATURE = b"\xff\xd8\xff"
@@ -33,20 +34,22 @@ JPEG_MIN_SCALED_SIDE = 1.5
 
 
 def make_dataset(
-    pairs: list[Pair],
+    pairs: list,
     params: dict,
     training: bool,
     cache: bool | None = None,
     batch_size: int | None = None,
+    source=None,
     repeat: bool = False,
 ) -> tf.data.Dataset:
     """Batches of (image, onehot): float32 (B, S, S, 3) RGB in 0..255 and float32 (B, S, S, C).
 
     S is `data.image_size`, C the number of classes of `data.classes`; `cache` defaults to
     `data.cache` and `batch_size` to `train.batch_size`. Training shuffles every epoch,
-    augments and drops the last incomplete batch. The pairs are files (`folder_samples`),
-    or shard pairs when `data.source` is `shards` (`shard_samples`); both go through the
-    same `batches`. With `train.strategy: multiworker` each worker trains on its share,
+    augments and drops the last incomplete batch. `source` (a `facelib.data.sources` source)
+    reads the pairs: files (`folder_samples`, also when `source` is None) or shards
+    (`shard_samples`); both go through the same `batches`. With `train.strategy:
+    multiworker` each worker trains on its share,
     whole shard files or every n-th pair: `shard(SHARD_HINT, ...)` on the file or path list
     and auto-shard policy HINT (the dataset then works only when distributed). FILE fails
     on training batches, whose augmentation keys (`Dataset.random`) come from no file, and
@@ -67,10 +70,10 @@ def make_dataset(
 
     shuffle_seed = params["seed"] if training and not cache else None
     hint = training and params["train"]["strategy"] == "multiworker"
-    if data["source"] == "shards":
-        samples = shard_samples(pairs, scheme, shuffle_seed, hint)
-    else:
+    if source is None:
         samples = folder_samples(pairs, data, scheme, shuffle_seed, hint)
+    else:
+        samples = source.samples(pairs, params, scheme, shuffle_seed, hint)
     dataset = batches(samples, len(pairs), params, scheme, training, cache, batch_size, repeat)
     policy = tf.data.experimental.AutoShardPolicy
     return with_auto_shard_policy(dataset, policy.HINT if hint else policy.OFF)
@@ -95,7 +98,7 @@ def folder_samples(pairs: list[Pair], data: dict, scheme: ClassScheme,
 SHARD_SHUFFLE_BUFFER = 512  # decoded samples shuffled from shards when not cached
 
 
-def shard_samples(pairs: list[Pair], scheme: ClassScheme,
+def shard_samples(pairs: list[ShardPair], scheme: ClassScheme,
                   shuffle_seed: int | None = None, shard_hint: bool = False) -> tf.data.Dataset:
     """The same from shard pairs (`facelib.data.shards.shard_pairs`), already resized.
 
@@ -103,7 +106,6 @@ def shard_samples(pairs: list[Pair], scheme: ClassScheme,
     samples (the shards were shuffled when written). `shard_hint`: the shard files are
     sharded by `SHARD_HINT` (`read_pairs`).
     """
-    from facelib.data.shards import read_pairs
 
     table = tf.constant(scheme.lookup_table())
 

@@ -31,22 +31,32 @@ Readers refuse an incomplete folder.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+import tensorflow as tf
 from tqdm.auto import tqdm
 
-from facelib.cli import UsageError
-from facelib.io import atomic_path, write_json
+from facelib.core.errors import UsageError
+from facelib.core.io import atomic_path, write_json
+from facelib.data.discover import DatasetError, ShardPair, find_pairs
+from facelib.data.validate import (
+    Problem,
+    ValidationReport,
+    class_fractions,
+    fractions_table,
+    validate_dataset,
+)
 
 MANIFEST = "shards.json"
 IMAGE_RESIZE = ("area", "bilinear")
 FORMAT_VERSION = 1
 SHUFFLE_SEED = 0
 EXAMPLES_PER_SHARD_AT_256 = 500  # about 60 MB of PNG photos; scaled by area for other sizes
-PROBLEMS_SHOWN = 20
 
 
 def default_examples_per_shard(size: int) -> int:
@@ -81,7 +91,6 @@ def resized_pngs_function(size: int, image_resize: str):
     The same TensorFlow decoding and resizing as the folder input pipeline
     (`facelib.data.pipeline.load_pair_function`), before its remap to training ids.
     """
-    import tensorflow as tf
 
     def resized_pngs(image_path, mask_path):
         image = tf.io.decode_image(tf.io.read_file(image_path), channels=3,
@@ -96,20 +105,17 @@ def resized_pngs_function(size: int, image_resize: str):
 
 
 def _bytes_feature(value: bytes):
-    import tensorflow as tf
 
     return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
 
 
 def _int_feature(value: int):
-    import tensorflow as tf
 
     return tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
 
 
 def encode_example(pair, image_png: bytes, mask_png: bytes, size: int) -> bytes:
     """One pair as a serialized `tf.train.Example` (see the module's table)."""
-    import tensorflow as tf
 
     features = {
         "stem": _bytes_feature(pair.stem.encode()),
@@ -125,7 +131,6 @@ def encode_example(pair, image_png: bytes, mask_png: bytes, size: int) -> bytes:
 
 def _write_shard(path: Path, pairs, size: int, image_resize: str, workers: int | None,
                  bar) -> None:
-    import tensorflow as tf
 
     paths = tf.data.Dataset.from_tensor_slices(([str(p.image) for p in pairs],
                                                 [str(p.mask) for p in pairs]))
@@ -166,18 +171,15 @@ def _start_manifest(out: Path, manifest: dict) -> None:
 
 def write_shards(data_dir, out, size: int = 256, image_resize: str = "area",
                  examples_per_shard: int | None = None, workers: int | None = None,
-                 progress: bool | None = None) -> int:
+                 progress: bool | None = None) -> ShardsResult:
     """`facelib shards`: validate DATA_DIR, write its good pairs as shards under OUT.
 
-    Prints the validation problems and a summary; returns 0, or 1 if there were problems
-    (the pairs they concern are left out, the others written).
+    The pairs that validation found problems with are left out, the others written.
     `image_resize`: area | bilinear, as `data.image_resize`; `examples_per_shard`: None
     scales 500 at 256 px by area; `workers`: validation threads and parallel tf.data calls
     (None: one thread per core, tf.data's choice); `progress`: tqdm bars (None: when stderr
     is a terminal).
     """
-    from facelib.data.discover import DatasetError, find_pairs
-    from facelib.data.validate import validate_dataset
 
     data_dir, out = Path(data_dir), Path(out)
     if not data_dir.is_dir():
@@ -215,23 +217,37 @@ def write_shards(data_dir, out, size: int = 256, image_resize: str = "area",
             members = [pair_of[shard["folder"], stem] for stem, _ in shard["examples"]]
             _write_shard(out / shard["file"], members, size, image_resize, workers, bar)
     write_json(out / MANIFEST, {**manifest, "complete": True})
+    return ShardsResult(out, size, len(shards), len(shards) - len(todo), by_folder,
+                        sorted(bad), report)
 
-    for problem in report.problems[:PROBLEMS_SHOWN]:
-        print(f"{problem.path}: {problem.problem}", file=sys.stderr)
-    if len(report.problems) > PROBLEMS_SHOWN:
-        print(f"... and {len(report.problems) - PROBLEMS_SHOWN} more, listed in "
-              f"{out / MANIFEST}", file=sys.stderr)
-    counts = ", ".join(f"{n} {folder}" for folder, n in by_folder.items())
-    print(f"{len(shards)} shards of {size}x{size} pairs in {out} ({counts}); "
-          f"{len(shards) - len(todo)} already there; {len(bad)} pair(s) left out, "
-          f"{len(report.problems)} problem(s)")
-    return 0 if report.ok else 1
+
+@dataclass
+class ShardsResult:
+    """What `write_shards` wrote: shard counts, pairs per folder, the pairs left out and the
+    validation report that left them out."""
+
+    out: Path
+    size: int
+    n_shards: int
+    already_there: int
+    counts: dict[str, int]
+    left_out: list[str]
+    report: ValidationReport
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{n} {folder}" for folder, n in self.counts.items())
+        return (f"{self.n_shards} shards of {self.size}x{self.size} pairs in {self.out} "
+                f"({counts}); {self.already_there} already there; {len(self.left_out)} "
+                f"pair(s) left out, {len(self.report.problems)} problem(s)")
 
 
 def load_manifest(shard_dir, complete: bool = True) -> dict:
     """The manifest of a shards folder; UsageError if missing, unreadable or (when
     `complete`) unfinished."""
-    import json
 
     path = Path(shard_dir) / MANIFEST
     try:
@@ -258,14 +274,16 @@ def shard_records(shard_dir) -> list[dict]:
             for stem, subject in shard["examples"]]
 
 
-def shard_pairs(shard_dir) -> list:
-    """Every example as a `Pair` whose image and mask are its shard file, in manifest order,
-    from the manifest alone: `split_pairs` splits them as it splits a folder's pairs."""
-    from facelib.data.discover import Pair
-
+def shard_pairs(shard_dir) -> list[ShardPair]:
+    """Every example as a `ShardPair`, in manifest order, from the manifest alone:
+    `split_pairs` splits them as it splits a folder's pairs."""
     shard_dir = Path(shard_dir)
-    return [Pair(r["stem"], r["subject"], r["folder"], shard_dir / r["file"],
-                 shard_dir / r["file"]) for r in shard_records(shard_dir)]
+    return [ShardPair(r["stem"], r["subject"], r["folder"], shard_dir / r["file"])
+            for r in shard_records(shard_dir)]
+
+
+def is_shard_folder(folder: Path) -> bool:
+    return (Path(folder) / MANIFEST).is_file()
 
 
 def _existing(files: list[Path]) -> list[Path]:
@@ -313,9 +331,8 @@ def read_pairs(pairs, shard_hint: bool = False):
     `shard(SHARD_HINT, SHARD_HINT)` on the file list: distributed with
     `AutoShardPolicy.HINT`, each worker reads whole files (and the dataset works only so).
     """
-    import tensorflow as tf
 
-    wanted = {p.image for p in pairs}
+    wanted = {p.shard for p in pairs}
     shard_dir = next(iter(wanted)).parent
     manifest = load_manifest(shard_dir)
     files = [shard_dir / s["file"] for s in manifest["shards"] if shard_dir / s["file"] in wanted]
@@ -330,7 +347,6 @@ def read_pairs(pairs, shard_hint: bool = False):
 def left_out_report(shard_dir):
     """The `ValidationReport` of the dataset the shards were written from, from the manifest:
     its problems concern pairs that are not in the shards."""
-    from facelib.data.validate import Problem, ValidationReport
 
     manifest = load_manifest(shard_dir)
     problems = [Problem(p["path"], p["problem"]) for p in manifest["problems"]]
@@ -341,7 +357,6 @@ def left_out_report(shard_dir):
 def class_pixel_counts(pairs, scheme):
     """`facelib.data.validate.class_pixel_counts` of shard pairs: the masks at the shard
     size, rows in the order of `pairs`."""
-    from facelib.data.validate import class_fractions, fractions_table
 
     by_key = {(p.folder, p.stem): p for p in pairs}
     rows = {}
@@ -354,7 +369,6 @@ def class_pixel_counts(pairs, scheme):
 def _read(files: list[Path], size: int, keep, key, shard_hint: bool = False):
     """Examples of `files` decoded; only those whose `key(example)` is in `keep` (all if
     None), filtered before decoding; `shard_hint` as in `read_pairs`."""
-    import tensorflow as tf
 
     names = tf.data.Dataset.from_tensor_slices([str(f) for f in files])
     if shard_hint:

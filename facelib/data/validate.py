@@ -16,7 +16,11 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
 
+from facelib.core.params import load_defaults
+from facelib.core.scheme import ClassScheme
 from facelib.data.discover import (
     EXTENSIONS,
     IMAGE_FOLDER,
@@ -32,7 +36,6 @@ from facelib.data.discover import (
     read_file,
     subject_of,
 )
-from facelib.scheme import ClassScheme
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,6 @@ class ValidationReport:
 
 
 def default_scheme() -> ClassScheme:
-    from facelib.params import load_defaults
 
     return ClassScheme.from_params(load_defaults()["data"]["classes"])
 
@@ -212,7 +214,6 @@ def class_fractions(pair: Pair, labels: np.ndarray, scheme: ClassScheme) -> dict
 
 def fractions_table(rows: Iterable[dict], scheme: ClassScheme):
     """pandas DataFrame of `class_fractions` rows, columns in a fixed order."""
-    import pandas as pd
 
     columns = ["stem", "subject", "folder", "height", "width", *scheme.names]
     return pd.DataFrame(list(rows), columns=columns)
@@ -222,7 +223,6 @@ def _parallel(
     function: Callable, items: Iterable, workers: int | None, progress: bool | None, desc: str
 ) -> Iterator:
     """`function` over `items` in threads, results in order, with an optional progress bar."""
-    from tqdm.auto import tqdm
 
     items = list(items)
     show = sys.stderr.isatty() if progress is None else progress

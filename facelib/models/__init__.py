@@ -1,7 +1,7 @@
 """facelib's models: segmentation-models architectures and DeepLabV3+ on any sm backbone.
 
-Importing this package is light (params checks read `registry` without TensorFlow); the
-names below load TensorFlow and segmentation-models on first use. `sm` is the
+Importing this package is light; the names below load TensorFlow and segmentation-models on
+first use (deliberately lazy, like sm's own API). `sm` is the
 segmentation_models module, imported without its banner.
 """
 

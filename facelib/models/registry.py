@@ -1,36 +1,47 @@
-"""Names of the architectures and backbones facelib can build, readable without TensorFlow.
+"""Architecture name -> builder of its network: the one table `build_model` looks names up in.
 
-The backbone list is segmentation-models 1.0.1's `Backbones.models_names()`, kept here so
-that params are checked in a fraction of a second; a test keeps the two in step.
+Each builder takes the backbone, the keyword arguments every architecture shares
+(`input_shape`, `classes`, `activation`, `encoder_weights`) and the `model` params, and
+returns the network's logits. `facelib.core.catalog.ARCHITECTURES` lists the same names
+for params checks without TensorFlow (a test keeps the two in step).
 """
 
-BACKBONES = (
-    "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-    "seresnet18", "seresnet34", "seresnet50", "seresnet101", "seresnet152",
-    "seresnext50", "seresnext101", "senet154", "resnext50", "resnext101",
-    "vgg16", "vgg19", "densenet121", "densenet169", "densenet201",
-    "inceptionresnetv2", "inceptionv3", "mobilenet", "mobilenetv2",
-    "efficientnetb0", "efficientnetb1", "efficientnetb2", "efficientnetb3",
-    "efficientnetb4", "efficientnetb5", "efficientnetb6", "efficientnetb7",
-)
+from __future__ import annotations
+
+from facelib.models import sm
+from facelib.models.deeplabv3plus import DeepLabV3Plus
 
 
-def backbone_names() -> tuple[str, ...]:
-    return BACKBONES
+def unet(backbone: str, common: dict, model_params: dict):
+    return sm.Unet(backbone, decoder_filters=tuple(model_params["unet_decoder_filters"]),
+                   **common)
 
-# How each backbone expects its input, as `sm.get_preprocessing(name)` transforms 0..255 RGB:
-# none: unchanged; tf: scaled to -1..1; torch: scaled to 0..1, then normalised by the ImageNet
-# mean and std; caffe: channels reversed to BGR, then the ImageNet mean (in BGR) subtracted.
-PREPROCESSING = {
-    name: mode
-    for mode, names in {
-        "none": ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-                 "seresnet18", "seresnet34", "resnext50", "resnext101"),
-        "torch": ("seresnet50", "seresnet101", "seresnet152", "seresnext50", "seresnext101",
-                  "senet154", "densenet121", "densenet169", "densenet201",
-                  *(f"efficientnetb{i}" for i in range(8))),
-        "tf": ("inceptionresnetv2", "inceptionv3", "mobilenet", "mobilenetv2"),
-        "caffe": ("vgg16", "vgg19"),
-    }.items()
-    for name in names
+
+def linknet(backbone: str, common: dict, model_params: dict):
+    return sm.Linknet(backbone, **common)
+
+
+def fpn(backbone: str, common: dict, model_params: dict):
+    return sm.FPN(backbone, pyramid_dropout=model_params["dropout"] or None, **common)
+
+
+def pspnet(backbone: str, common: dict, model_params: dict):
+    return sm.PSPNet(backbone, downsample_factor=model_params["pspnet_downsample_factor"],
+                     psp_conv_filters=model_params["pspnet_conv_filters"],
+                     psp_dropout=model_params["dropout"] or None, **common)
+
+
+def deeplabv3plus(backbone: str, common: dict, model_params: dict):
+    return DeepLabV3Plus(backbone, atrous_rates=tuple(model_params["deeplab_atrous_rates"]),
+                         output_stride=model_params["deeplab_output_stride"],
+                         filters=model_params["deeplab_filters"],
+                         dropout=model_params["dropout"], **common)
+
+
+ARCHITECTURE_BUILDERS = {
+    "unet": unet,
+    "linknet": linknet,
+    "fpn": fpn,
+    "pspnet": pspnet,
+    "deeplabv3plus": deeplabv3plus,
 }

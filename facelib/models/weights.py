@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import h5py
 from classification_models.weights import WEIGHTS_COLLECTION
 
-from facelib.errors import FacelibError
+from facelib.core.errors import FacelibError
 
 GITHUB = "https://github.com"
 FCHOLLET = f"{GITHUB}/fchollet/deep-learning-models/releases/download"
@@ -84,7 +85,6 @@ def load_encoder_weights(model, path: str | Path) -> None:
     Layers whose weights have other shapes are skipped; a file that names none of the model's
     layers raises WeightsUnavailableError, as does a missing file.
     """
-    import h5py
 
     path = Path(path)
     if not path.is_file():

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from facelib.models import sm
-from facelib.models.deeplabv3plus import DeepLabV3Plus
+from facelib.core.catalog import PREPROCESSING
+from facelib.core.params import resolve_path
 from facelib.models.layers import BackbonePreprocessing
-from facelib.models.registry import PREPROCESSING
+from facelib.models.registry import ARCHITECTURE_BUILDERS
 from facelib.models.weights import cached_imagenet_weights, load_encoder_weights
-from facelib.params import resolve_path
 
 
 def core_size(architecture: str, size: int, model_params: dict) -> int:
@@ -39,24 +38,7 @@ def build_core(architecture: str, backbone: str, size: int, n_classes: int,
     """
     common = {"input_shape": (size, size, 3), "classes": n_classes, "activation": "linear",
               "encoder_weights": encoder_weights}
-    dropout = model_params["dropout"] or None
-    if architecture == "unet":
-        return sm.Unet(backbone, decoder_filters=tuple(model_params["unet_decoder_filters"]),
-                       **common)
-    if architecture == "linknet":
-        return sm.Linknet(backbone, **common)
-    if architecture == "fpn":
-        return sm.FPN(backbone, pyramid_dropout=dropout, **common)
-    if architecture == "pspnet":
-        return sm.PSPNet(backbone, downsample_factor=model_params["pspnet_downsample_factor"],
-                         psp_conv_filters=model_params["pspnet_conv_filters"],
-                         psp_dropout=dropout, **common)
-    if architecture == "deeplabv3plus":
-        return DeepLabV3Plus(backbone, atrous_rates=tuple(model_params["deeplab_atrous_rates"]),
-                             output_stride=model_params["deeplab_output_stride"],
-                             filters=model_params["deeplab_filters"],
-                             dropout=model_params["dropout"], **common)
-    raise ValueError(f"unknown architecture {architecture!r}")
+    return ARCHITECTURE_BUILDERS[architecture](backbone, common, model_params)
 
 
 def build_model(spec: dict, params: dict) -> tf.keras.Model:

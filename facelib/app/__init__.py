@@ -1,0 +1,1 @@
+"""The application: the `facelib` command line, its handlers and the papermill runner."""

@@ -1,0 +1,1 @@
+"""Core: errors, atomic file writing, params and the class scheme (no TensorFlow)."""

@@ -1,0 +1,1 @@
+"""The engine: training, its callbacks, evaluation and prediction."""

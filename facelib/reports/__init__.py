@@ -1,0 +1,1 @@
+"""Reports: the comparison of runs, example predictions, charts and pictures."""
