@@ -1,7 +1,8 @@
 """Two `facelib train` workers on loopback ports (TF_CONFIG, MultiWorkerMirroredStrategy)
-train the quick profile into one run folder, which only the chief writes; killed after the
-first finished epoch and started again, they resume from it. Every wait has a deadline: a
-hung collective fails the test. Also: which worker is the chief, and TF_CONFIG mistakes."""
+train the quick profile into one run folder, which only the chief writes; stopped (SIGTERM)
+or killed (SIGKILL) after a finished epoch and started again, they resume after it. Every
+wait has a deadline: a hung collective fails the test. Also: which worker is the chief, and
+TF_CONFIG mistakes."""
 
 import json
 import os
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pandas as pd
@@ -24,8 +26,7 @@ MODEL = "pspnet_resnet50"
 EPOCHS = 3
 DEADLINE = 900  # seconds for one start of the workers, on a loaded 2-core machine
 RUN_FILES = {"model.keras", "model.best.json", "history.csv", "params.yaml", "split.csv",
-             "metrics.json", "confusion.csv", "test_predictions"}
-
+             "metrics.json", "confusion.csv", "test_predictions", "provenance.json"}
 
 
 def free_ports(count: int) -> list[int]:
@@ -96,31 +97,45 @@ def epochs_in(history: Path) -> list[int]:
     return pd.read_csv(history)["epoch"].tolist() if history.exists() else []
 
 
+def epoch_line(epoch: int) -> str:
+    """The start of the line the chief prints after `epoch` (from 1)."""
+    return f"{MODEL} epoch {epoch}/{EPOCHS}:"
+
+
+def backed_up(run: Path) -> str:
+    """The chief's BackupAndRestore checkpoint index: new after each finished epoch."""
+    index = run / "backup/chief/checkpoint"
+    return index.read_text() if index.exists() else ""
+
+
 @pytest.mark.slow
-def test_two_workers_share_one_run_folder_and_resume_after_a_kill(tmp_path):
+def test_two_workers_share_one_run_folder_and_resume_after_kills(tmp_path):
     out = tmp_path / "out"
     run = out / "runs" / MODEL
     temps = [tmp_path / "tmp0", tmp_path / "tmp1"]
-    started = time.monotonic()
+    times = [time.monotonic()]
 
-    first = Workers(out, tmp_path, temps)
-    first.wait_until(lambda: (run / "backup/chief/checkpoint").exists()
-                     and epochs_in(run / "history.csv"), "the first finished epoch")
-    first.kill(signal.SIGTERM, signal.SIGKILL)  # the chief is stopped, the other killed
-    codes = first.wait(120)
-    assert codes[0] != 0 and codes[1] == -signal.SIGKILL, codes
-    done = epochs_in(run / "history.csv")
-    assert done and done == list(range(len(done))) and len(done) < EPOCHS, done
-    interrupted = time.monotonic()
+    # Stopped by SIGTERM after the first epoch, resumed, then killed after the second.
+    for signum, epochs in ((signal.SIGTERM, 1), (signal.SIGKILL, 2)):
+        before = backed_up(run)
+        workers = Workers(out, tmp_path, temps)
+        workers.wait_until(lambda before=before, epochs=epochs: backed_up(run) != before
+                           and len(epochs_in(run / "history.csv")) == epochs, f"epoch {epochs}")
+        workers.kill(signum)
+        codes = workers.wait(120)
+        assert codes == ([130, 130] if signum == signal.SIGTERM else [-signum] * 2), \
+            [workers.text(0)[-3000:], workers.text(1)[-3000:]]
+        assert epochs_in(run / "history.csv") == list(range(epochs))
+        assert epoch_line(epochs) in workers.text(0)
+        assert epoch_line(epochs - 1) not in workers.text(0)  # resumed
+        times.append(time.monotonic())
 
-    second = Workers(out, tmp_path, temps)
-    codes = second.wait()
-    assert codes == [0, 0], [second.text(0)[-3000:], second.text(1)[-3000:]]
-    chief, other = second.text(0), second.text(1)
-    # Resumed after the last finished epoch, whose rows history.csv keeps once each.
-    assert (f"pspnet_resnet50 epoch {len(done)}/{EPOCHS}:" not in chief
-            and f"pspnet_resnet50 epoch {EPOCHS}/{EPOCHS}:" in chief)
-    assert epochs_in(run / "history.csv") == list(range(EPOCHS))
+    last = Workers(out, tmp_path, temps)
+    codes = last.wait()
+    assert codes == [0, 0], [last.text(0)[-3000:], last.text(1)[-3000:]]
+    chief, other = last.text(0), last.text(1)
+    assert epoch_line(EPOCHS - 1) not in chief and epoch_line(EPOCHS) in chief
+    assert epochs_in(run / "history.csv") == list(range(EPOCHS))  # each epoch once
     assert "Traceback" not in chief + other and "have crashed" not in chief + other
 
     # Only the chief wrote the run folder; the other worker's temporary saves are gone.
@@ -131,8 +146,8 @@ def test_two_workers_share_one_run_folder_and_resume_after_a_kill(tmp_path):
     assert sorted(p.stem for p in (run / "test_predictions").iterdir()) == test_stems
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["n_images"] == len(test_stems) and 0 < metrics["mean"]["iou"] <= 1
-    print(f"first start to kill {interrupted - started:.0f} s, "
-          f"resume to end {time.monotonic() - interrupted:.0f} s")
+    times.append(time.monotonic())
+    print("starts took", ", ".join(f"{b - a:.0f} s" for a, b in pairwise(times)))
 
 
 def cluster_config(cluster: dict, kind: str, index: int) -> str:

@@ -164,6 +164,8 @@ def _fit(params: dict, spec: dict, source, folder: Path, chief: bool = True):
     if multiworker:
         _check_shares(splits["train"], worker_count(params))
     strategy = configure_tensorflow(params)
+    if multiworker:
+        _stop_on_sigterm.rearm()
     fit_steps = train_params["steps_per_epoch"]
     if multiworker:
         # Workers' shares differ in size: a worker whose share ended would get empty batches
@@ -269,6 +271,15 @@ class _stop_on_sigterm:
     @staticmethod
     def _raise(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
+
+    @staticmethod
+    def rearm():
+        """Give SIGTERM back to Python's handler: MultiWorkerMirroredStrategy's coordination
+        service installs TensorFlow's own (a preemption notice), which swallows the signal."""
+        try:
+            signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGTERM))
+        except (TypeError, ValueError):  # no Python handler, or not the main thread
+            pass
 
     def __exit__(self, *exc):
         if self._previous is not None:
