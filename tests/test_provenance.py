@@ -145,6 +145,7 @@ def fake_run(folder: Path, name: str, data: str | None) -> Run:
                "mean_foreground": scores, "per_class": {c: scores for c in classes}}
     folder.mkdir(parents=True)
     (folder / "metrics.json").write_text(json.dumps(metrics))
+    (folder / "params.yaml").write_text("seed: 1\n")
     if data is not None:
         write_provenance(folder, {"git_commit": "c" * 40, "git_dirty": True,
                                   "data_fingerprint": data})
