@@ -53,6 +53,7 @@ RANGES = {
     "data.crop.jitter_scale": (0, 1, True, False),
     "data.crop.whole_photo": (0, 1, True, True),
     "data.crop.min_score": (0, 1, True, True),
+    "data.crop.coarse_grid": (1, 4, True, True),
     "model.dropout": (0, 1, True, False),
     "model.batchnorm_momentum": (0, 1, True, False),
     "model.deeplab_filters": (1, None, True, True),

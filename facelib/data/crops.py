@@ -41,6 +41,7 @@ class CropSettings:
     jitter_scale: float = 0.0
     whole_photo: float = 0.0
     min_score: float = 0.5
+    coarse_grid: int = 2
 
     @classmethod
     def from_params(cls, params: dict) -> CropSettings:
@@ -48,7 +49,8 @@ class CropSettings:
         crop = data["crop"]
         return cls(enabled=data["face_crop"], margin=crop["margin"], size=data["image_size"],
                    jitter_shift=crop["jitter_shift"], jitter_scale=crop["jitter_scale"],
-                   whole_photo=crop["whole_photo"], min_score=crop["min_score"])
+                   whole_photo=crop["whole_photo"], min_score=crop["min_score"],
+                   coarse_grid=crop["coarse_grid"])
 
 
 def extent(face: np.ndarray) -> Box | None:
@@ -98,6 +100,21 @@ def square_box(box: Box, margin: float) -> Box:
 def whole_box(height: int, width: int) -> Box:
     """The whole-photo view: the square of the longer side about the photo's centre."""
     return square_box((0, 0, width, height), 0.0)
+
+
+def coarse_views(height: int, width: int, grid: int) -> list[Box]:
+    """The localiser's coarse views of a photo: the whole-photo view, then for each n of
+    2..`grid` an n x n grid of overlapping square tiles of it, each of side 2/(n+1) of the
+    photo's longer side."""
+    whole = whole_box(height, width)
+    side = whole[2] - whole[0]
+    views = [whole]
+    for n in range(2, grid + 1):
+        tile = math.ceil(2 * side / (n + 1))
+        offsets = [round(i * (side - tile) / (n - 1)) for i in range(n)]
+        views += [(whole[0] + dx, whole[1] + dy, whole[0] + dx + tile, whole[1] + dy + tile)
+                  for dy in offsets for dx in offsets]
+    return views
 
 
 def scaled_box(box: Box, factor: float) -> Box:

@@ -238,10 +238,10 @@ def decode_jpeg_scaled(contents, size: int) -> tf.Tensor:
 
 def orientation_tf(contents) -> tf.Tensor:
     """The EXIF orientation (int32 1-8) of encoded photo bytes (`discover.exif_orientation`)."""
-    # a scalar tf.string reaches numpy as bytes or as a 0-d array, depending on the caller
-    orientation = tf.numpy_function(
-        lambda data: np.int32(exif_orientation(np.asarray(data).item())),
-        [contents], tf.int32, stateful=False)
+    def read(data):  # bytes in a graph, a 0-d object array when eager
+        return np.int32(exif_orientation(data.item() if isinstance(data, np.ndarray) else data))
+
+    orientation = tf.numpy_function(read, [contents], tf.int32, stateful=False)
     return tf.ensure_shape(orientation, [])
 
 

@@ -2,8 +2,10 @@
 
 No mask is ever read here. For a model trained on face crops (`data.face_crop: true`):
 
-1. coarse pass: the whole photo (padded to a square) goes through the model; every
-   connected region of face classes (`crops.face_regions`) is a candidate face;
+1. coarse pass: the whole photo (padded to a square) goes through the model, and so do
+   overlapping tiles of it (`crop.coarse_grid`, `crops.coarse_views`), where small faces
+   appear at about the scale the model learnt; every connected region of face classes
+   (`crops.face_regions`) is a candidate face;
 2. each candidate's square crop (`crops.square_box`) is parsed; the face regions of that
    finer parse are the faces, and one whose extent moved (IoU under `REFINE_IOU`: the
    candidate was part of a face, or faces ran together) is cropped and parsed once more
@@ -101,14 +103,15 @@ def segment_photos(model, images: list[np.ndarray], settings: CropSettings,
     if not settings.enabled:
         return whole_photos(model, images, settings, batch_size)
     size = model_input_size(model)
-    wholes = [crops.whole_box(*image.shape[:2]) for image in images]
-    coarse = probabilities(model, [crops.crop_padded(im, box) for im, box in
-                                   zip(images, wholes, strict=True)], batch_size)
+    views = [(index, box) for index, image in enumerate(images)
+             for box in crops.coarse_views(*image.shape[:2], settings.coarse_grid)]
+    coarse = probabilities(model, [crops.crop_padded(images[i], box) for i, box in views],
+                           batch_size)
     candidates = []  # (photo index, extent in photo pixels)
-    for index, (probs, whole) in enumerate(zip(coarse, wholes, strict=True)):
+    for (index, view), probs in zip(views, coarse, strict=True):
         for box, _ in regions_of(probs, min_share=0.0):
-            candidates.append((index, crops.box_to_photo(box, whole, size)))
-    faces = refine(model, images, candidates, settings, batch_size)
+            candidates.append((index, crops.box_to_photo(box, view, size)))
+    faces = refine(model, images, fewer(candidates), settings, batch_size)
     parsed = []
     for index, image in enumerate(images):
         found = distinct([f for i, f, _ in faces if i == index])
@@ -149,6 +152,16 @@ def refine(model, images, candidates, settings: CropSettings, batch_size: int):
                     again.append((index, new_extent))
         pending = again
     return results
+
+
+def fewer(candidates: list[tuple[int, Box]]) -> list[tuple[int, Box]]:
+    """The candidates without those overlapping a larger one of their photo by
+    `DUPLICATE_IOU` (the same face seen in several coarse views)."""
+    kept: list[tuple[int, Box]] = []
+    for index, box in sorted(candidates, key=lambda c: (c[0], -area(c[1]))):
+        if all(i != index or crops.box_iou(box, k) < DUPLICATE_IOU for i, k in kept):
+            kept.append((index, box))
+    return kept
 
 
 def is_face(probs: np.ndarray, region: np.ndarray, settings: CropSettings) -> bool:
