@@ -1,11 +1,12 @@
-# facelib: `make run` runs the main job on the synthetic default, `make test` runs every check.
+# facelib: `make run` runs the main job on the synthetic default, `make test` runs every check,
+# `make test-fast` the quick ones.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install run test lint notebooks bench clean
+.PHONY: install run test test-fast lint notebooks bench clean
 
 install: $(STAMP)
 
@@ -28,6 +29,11 @@ lint: install
 
 test: install lint
 	$(BIN)/python -m pytest -v
+
+# A developer's check in a few minutes: lint and tests/ without the tests marked slow (training)
+# or notebook (papermill, `facelib run`); nbval's notebooks are left to `make test`.
+test-fast: install lint
+	$(BIN)/python -m pytest tests -m "not slow and not notebook"
 
 # Re-executes the committed notebooks on the quick profile (after an intended change to what they show).
 notebooks: install

@@ -101,6 +101,7 @@ def test_atrous_conv_equals_dilated_conv2d(rate, taps):
     assert len(atrous.taps(6, 7)) == taps
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("architecture, backbone", [
     ("unet", "resnet18"),
     ("linknet", "resnet18"),
@@ -122,7 +123,7 @@ def test_builds_at_256_trains_two_steps_and_predicts_full_size(architecture, bac
 
 @pytest.mark.parametrize("architecture, backbone, core_side", [
     ("pspnet", "resnet18", 96),  # divisible by 6 * 8
-    ("unet", "mobilenetv2", 96),  # divisible by 32
+    pytest.param("unet", "mobilenetv2", 96, marks=pytest.mark.slow),  # divisible by 32
     ("deeplabv3plus", "resnet18", 100),  # any size
 ])
 def test_awkward_size_gives_a_full_size_map(architecture, backbone, core_side):
@@ -131,7 +132,9 @@ def test_awkward_size_gives_a_full_size_map(architecture, backbone, core_side):
     assert_probability_map(model.predict(random_images(100), verbose=0), 100)
 
 
-@pytest.mark.parametrize("backbone", ["resnet18", "mobilenetv2", "densenet121", "vgg16"])
+@pytest.mark.parametrize("backbone", ["resnet18", "mobilenetv2",
+                                      pytest.param("densenet121", marks=pytest.mark.slow),
+                                      "vgg16"])
 def test_deeplab_takes_any_backbone_family(backbone):
     model = build_model(spec("deeplabv3plus", backbone), make_params(64))
     assert_probability_map(model.predict(random_images(64), verbose=0), 64)
@@ -159,6 +162,7 @@ def test_decoder_and_pyramid_widths_come_from_params():
             for i in range(5)] == widths
 
 
+@pytest.mark.slow
 def test_bfloat16_model_trains_and_predicts_float32():
     tf.keras.mixed_precision.set_global_policy("mixed_bfloat16")
     params = make_params(64)
@@ -171,6 +175,7 @@ def test_bfloat16_model_trains_and_predicts_float32():
     assert_probability_map(model.predict(random_images(64), verbose=0), 64)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("architecture, backbone, size", [
     ("pspnet", "efficientnetb0", 64),  # swish, FixedDropout and the resize wrapping
     ("deeplabv3plus", "mobilenetv2", 64),

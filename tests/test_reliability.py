@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 QUICK = ROOT / "params/quick.yaml"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lr_schedule", ["plateau", "cosine"])
 def test_sigterm_after_first_epoch_then_resume_lists_each_epoch_once(tmp_path, lr_schedule,
                                                                      facelib_cmd):
@@ -59,6 +60,7 @@ def cosine_learning_rates(run: Path, epochs: int) -> list[float]:
             for epoch in range(epochs)]
 
 
+@pytest.mark.slow
 def test_same_params_and_seed_give_identical_metrics(tmp_path, facelib_cmd):
     with_onednn = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1"}  # facelib's default
     for name in ("a", "b"):
@@ -69,6 +71,7 @@ def test_same_params_and_seed_give_identical_metrics(tmp_path, facelib_cmd):
     assert first == second
 
 
+@pytest.mark.slow
 def test_finished_run_with_other_params_needs_force(tmp_path, facelib_cmd):
     base = ["train", QUICK, "--model", "pspnet_resnet50", "--set", "train.epochs=1",
             "--set", f"output_dir={tmp_path}"]
@@ -91,6 +94,7 @@ def test_run_refuses_another_profiles_output_dir(tmp_path, facelib_cmd):
     assert "profile 'demo'" in done.err and "--force" in done.err
 
 
+@pytest.mark.slow
 def test_bad_sample_stops_training_with_the_report(tmp_path, facelib_cmd):
     data, bad = synthetic_with_a_bad_mask(tmp_path)
     done = facelib_cmd("train", QUICK, "--set", "data.source=folder", "--set",
@@ -101,6 +105,7 @@ def test_bad_sample_stops_training_with_the_report(tmp_path, facelib_cmd):
     assert "Traceback" not in done.err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["skip"])
 def test_bad_sample_skipped_and_listed(tmp_path, mode, facelib_cmd):
     data, bad = synthetic_with_a_bad_mask(tmp_path)
@@ -129,6 +134,7 @@ def test_interrupted_write_leaves_the_old_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
 
 
+@pytest.mark.slow
 def test_validate_cli_exit_codes(tmp_path, facelib_cmd):
     assert facelib_cmd("validate", tmp_path / "missing", check=False).code == 2
     data, bad = synthetic_with_a_bad_mask(tmp_path)

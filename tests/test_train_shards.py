@@ -62,6 +62,7 @@ def score(true_dir: Path, pred_dir: Path, cli) -> dict:
 
 # LaPa goes through `facelib train` under MultiWorkerMirroredStrategy: one worker, whose
 # SHARD_HINT placeholders are replaced as on a cluster.
+@pytest.mark.slow
 @pytest.mark.parametrize("source, strategy", [("celebamask-hq", "default"),
                                               ("lapa", "multiworker")])
 def test_converted_dataset_trains_a_step_from_its_shards(source, strategy, tmp_path, cli,
@@ -207,6 +208,8 @@ def test_multiworker_gives_each_worker_whole_shard_files_or_its_share_of_pairs(t
     assert sorted(stems_of(one_machine, names)) == sorted(file_of)
 
 
+@pytest.mark.slow
+@pytest.mark.notebook
 def test_data_analysis_reads_shards_as_it_reads_their_folder(tmp_path):
     import nbformat
     import papermill
