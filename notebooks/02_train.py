@@ -23,38 +23,27 @@
 # `facelib train PARAMS.yaml` does the same training without the notebook.
 
 # %% tags=["parameters"]
-# The quick profile (params/quick.yaml); papermill replaces any of these sections.
-profile = "quick"
-seed = 1996
-output_dir = None
-data = {
-    "synthetic": {"train": 48, "val": 16, "seed": 7, "cache_dir": "cache/synthetic"},
-    "image_size": 64,
-    "cache": True,
-}
-models = [
-    {"architecture": "pspnet", "backbone": "resnet50"},
-    {"architecture": "deeplabv3plus", "backbone": "efficientnetb0"},
-]
-model = {}
-train = {"epochs": 2, "batch_size": 8, "optimizer": "adam", "learning_rate": 0.001}
-eval = {"batch_size": 8, "example_count": 3}
-# The model trained by this notebook, and whether a finished run may be replaced.
-architecture = "pspnet"
-backbone = "resnet50"
+# The params file (relative to the project folder, or absolute) and overrides of its keys,
+# as `--set KEY=VALUE` gives them, e.g. {"train.epochs": 4}. `facelib run` passes these.
+profile = "params/quick.yaml"
+overrides = {}
+# The entry of the profile's `models` this notebook trains (by name), and whether a
+# finished run of other params may be replaced.
+run_name = "pspnet_resnet50"
 force = False
 
 # %%
 import pandas as pd
 
 import facelib
-from facelib.reports import charts
-from facelib.models.metrics import metrics_table
+from facelib.core.params import resolve_path
 from facelib.core.scheme import ClassScheme
+from facelib.engine.training import select_models
+from facelib.models.metrics import metrics_table
+from facelib.reports import charts
 
-params = facelib.load_params(profile=profile, seed=seed, output_dir=output_dir, data=data,
-                             models=models, model=model, train=train, eval=eval)
-spec = {"architecture": architecture, "backbone": backbone}
+params = facelib.load_params(resolve_path(profile), overrides)
+[spec] = select_models(params, run_name)
 scheme = ClassScheme.from_params(params["data"]["classes"])
 
 # %% [markdown]

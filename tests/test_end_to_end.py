@@ -80,10 +80,11 @@ def test_run_writes_metrics_and_comparison(quick_run):
         history = pd.read_csv(out / "runs" / name / "history.csv")
         assert history["epoch"].tolist() == [0, 1]
     comparison = pd.read_csv(out / "comparison.csv")
-    assert list(comparison.columns[:7]) == ["architecture", "backbone", "precision", "recall",
-                                            "f1", "iou", "iou_foreground"]
-    assert list(comparison.columns[7:]) == [f"iou_{c}" for c in metrics["classes"]]
-    assert len(comparison) == 2
+    assert list(comparison.columns[:8]) == ["model", "architecture", "backbone", "precision",
+                                            "recall", "f1", "iou", "iou_foreground"]
+    assert list(comparison.columns[8:]) == [f"iou_{c}" for c in metrics["classes"]]
+    assert sorted(comparison["model"]) == sorted(MODELS)
+    assert comparison["iou"].is_monotonic_decreasing
     assert (out / "comparison.png").exists() and (out / "predictions.png").exists()
 
 

@@ -55,7 +55,7 @@ def test_parse_overrides_reads_yaml_values():
          "a model may set only image_size"),
         ("models: [{architecture: unet, backbone: resnet18, model: {deeplab_filters: -1}}]",
          "models[0]: model.deeplab_filters = -1"),
-        ("models: [{architecture: unet, backbone: resnet18, epochs: 3}]", "optionally data"),
+        ("models: [{architecture: unet, backbone: resnet18, epochs: 3}]", "optionally name, data"),
         ("model: {unet_decoder_filters: [64, 32]}", "model.unet_decoder_filters = [64, 32]"),
         ("model: {deeplab_atrous_rates: [6, 0]}", "model.deeplab_atrous_rates = [6, 0]"),
         ("model: {deeplab_filters: 0}", "model.deeplab_filters = 0"),
@@ -149,3 +149,34 @@ def test_a_models_entry_overrides_params_for_that_model_only():
     assert unet["model"]["pspnet_conv_filters"] == 512
     assert pspnet["train"]["reduce_lr"] == {**params["train"]["reduce_lr"], "patience": 1}
     assert unet == params
+
+
+def test_set_wins_over_a_models_entry_of_its_own():
+    demo = ROOT / "params/demo.yaml"
+    unet = {"architecture": "unet", "backbone": "efficientnetb0"}
+    assert params_for_model(load_params(demo), unet)["train"]["epochs"] == 12
+    params = load_params(demo, ["train.epochs=1", "data.image_size=64"])
+    for spec in params["models"]:
+        chosen = params_for_model(params, spec)
+        assert chosen["train"]["epochs"] == 1 and chosen["data"]["image_size"] == 64
+    assert params_for_model(params, params["models"][0])["train"]["optimizer"] == "adam"
+
+
+def test_models_entries_have_unique_names_that_name_their_runs():
+    from facelib.core.runs import run_dir
+
+    twins = [{"architecture": "unet", "backbone": "resnet18", "name": "unet_a"},
+             {"architecture": "unet", "backbone": "resnet18", "name": "unet_b"}]
+    params = load_params(overrides={"models": twins, "output_dir": "/tmp/x"})
+    assert [run_dir(params, spec).name for spec in params["models"]] == ["unet_a", "unet_b"]
+    with pytest.raises(ParamsError, match=r"models = \['unet_resnet18'\].*its own name"):
+        load_params(overrides={"models": [{k: v for k, v in t.items() if k != "name"}
+                                          for t in twins]})
+    with pytest.raises(ParamsError, match=r"models\[0\]\.name = 'a/b'"):
+        load_params(overrides={"models": [dict(twins[0], name="a/b")]})
+
+
+def test_overrides_take_dotted_keys_as_notebooks_pass_them():
+    dotted = load_params(ROOT / "params/quick.yaml", {"train.epochs": 3, "model.dropout": 0.1})
+    nested = load_params(ROOT / "params/quick.yaml", ["train.epochs=3", "model.dropout=0.1"])
+    assert dotted == nested and dotted["train"]["epochs"] == 3

@@ -75,7 +75,8 @@ def test_converted_dataset_trains_a_step_from_its_shards(source, strategy, tmp_p
     shards = tmp_path / "shards"
     assert write_shards(data, shards, size=SIZE, workers=1, progress=False).ok
 
-    run = train(shard_params(shards, tmp_path / "out", strategy), tmp_path, facelib_cmd)
+    params = shard_params(shards, tmp_path / "out", strategy)
+    run = train(params, tmp_path, facelib_cmd)
 
     assert pd.read_csv(run / "history.csv")["epoch"].tolist() == [0]
     split = pd.read_csv(run / "split.csv", dtype=str)
@@ -92,7 +93,7 @@ def test_converted_dataset_trains_a_step_from_its_shards(source, strategy, tmp_p
         for name, value in metrics[key].items():
             assert scored[key][name] == pytest.approx(value, abs=1e-9)
     # 04_predict's photos: the shards' photos of the first test subjects, as files.
-    photos = example_photos(run, 2, tmp_path / "photos")
+    photos = example_photos(params, run, 2, tmp_path / "photos")
     assert [Path(p).stem for p in photos] == list(test.drop_duplicates("subject")["stem"][:2])
     # ... written losslessly: the very pixels of the shard examples.
     [first] = read_shards(shards, stems=[Path(photos[0]).stem]).as_numpy_iterator()

@@ -44,6 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_params(p)
     p.add_argument("--force", action="store_true", help="replace finished results")
 
+    p = sub.add_parser("sweep", help="train once per combination of params, then compare")
+    _add_params(p)
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
+                   help="values to sweep, e.g. train.learning_rate=0.001,0.003 (repeatable)")
+    p.add_argument("--force", action="store_true", help="replace finished runs")
+
+    p = sub.add_parser("compare", help="compare the runs of several output folders")
+    p.add_argument("folders", nargs="+", help="output folders holding runs/")
+    p.add_argument("--out", default="outputs/comparison", help="where the comparison goes")
+    p.add_argument("--params", default="params/quick.yaml",
+                   help="params whose eval settings to use (default params/quick.yaml)")
+
     p = sub.add_parser("predict", help="segment photos with a trained model")
     p.add_argument("model", help="a model file or run folder")
     p.add_argument("images", nargs="+", help="photos, or folders of photos")

@@ -69,8 +69,33 @@ def train(args) -> int:
 def run(args) -> int:
     from facelib.app.runner import run_pipeline
 
-    params = load_params(args.params, args.overrides)
-    return run_pipeline(params, force=args.force)
+    return run_pipeline(args.params, args.overrides, force=args.force)
+
+
+def sweep(args) -> int:
+    from facelib.app.sweep import run_sweep
+
+    result = run_sweep(args.params, args.grid, args.overrides, force=args.force)
+    print(f"{len(result.done)} run(s) trained, {len(result.skipped)} already finished, "
+          f"{len(result.failed)} failed{': ' + ', '.join(result.failed) if result.failed else ''}"
+          f"; comparison in {result.out / 'comparison.csv'}")
+    return 1 if result.failed else 0
+
+
+def compare(args) -> int:
+    from facelib.app.runner import Invocation, Step, execute_step
+
+    folders = [str(Path(folder).resolve()) for folder in args.folders]
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    invocation = Invocation.of(args.params, {"output_dir": str(out)})
+    status = execute_step(Step("03_compare", "03_compare", {"run_folders": folders}),
+                          invocation, out, force=True)
+    if status == "failed":
+        return 1
+    print(f"comparison of {len(folders)} folder(s) in {out / '03_compare.html'} "
+          f"({out / 'comparison.csv'})")
+    return 0
 
 
 def predict(args) -> int:

@@ -22,7 +22,7 @@ from facelib.core.params import ParamsError, model_name, params_for_model
 from facelib.core.runs import MODEL_FILE, Run, run_dir
 from facelib.data.pipeline import make_dataset
 from facelib.data.sources import data_source, load_splits
-from facelib.engine.callbacks import BestModelSaver, CallbackState, EpochHistory
+from facelib.engine.callbacks import BestModelSaver, CallbackState, EpochHistory, EpochLog
 from facelib.engine.evaluate import evaluate_model, write_metrics
 from facelib.models import build_model, load_model
 from facelib.models.losses import build_loss, build_metrics
@@ -157,8 +157,8 @@ def _fit(params: dict, spec: dict, source, folder: Path):
         validation_data=val_data,
         epochs=train_params["epochs"],
         steps_per_epoch=train_params["steps_per_epoch"],
-        callbacks=_callbacks(params, folder),
-        verbose=2,
+        callbacks=_callbacks(params, model_name(spec), folder),
+        verbose=0,
     )
     best = folder / MODEL_FILE
     return (load_model(best) if best.exists() else model), splits
@@ -170,7 +170,7 @@ def write_split(splits: dict, path: Path) -> None:
     write_text(path, pd.DataFrame(rows).to_csv(index=False))
 
 
-def _callbacks(params: dict, folder: Path) -> list:
+def _callbacks(params: dict, name: str, folder: Path) -> list:
 
 
     train_params = params["train"]
@@ -186,6 +186,7 @@ def _callbacks(params: dict, folder: Path) -> list:
     # BackupAndRestore comes last: an epoch counts as done only once its files are written.
     return [
         EpochHistory(folder / "history.csv"),
+        EpochLog(name, train_params["epochs"]),
         *schedule,
         CallbackState(folder / "callbacks.json", schedule),
         BestModelSaver(folder / MODEL_FILE, monitor=train_params["checkpoint_monitor"]),
