@@ -165,10 +165,12 @@ def worker_stems(pairs, params, training, names) -> list[list[str]]:
     from tensorflow.python.data.experimental.ops.distribute import _AutoShardDataset
 
     from facelib.data.pipeline import make_dataset
+    from facelib.data.sources import data_source
 
     workers = []
     for index in range(2):
-        dataset = make_dataset(pairs, params, training=training, batch_size=1)
+        dataset = make_dataset(pairs, params, training=training, batch_size=1,
+                               source=data_source(params))
         assert (dataset.options().experimental_distribute.auto_shard_policy
                 == tf.data.experimental.AutoShardPolicy.HINT)
         workers.append(stems_of(_AutoShardDataset(dataset, num_workers=2, index=index), names))
@@ -180,7 +182,7 @@ def test_multiworker_gives_each_worker_whole_shard_files_or_its_share_of_pairs(t
 
     from facelib.data.pipeline import make_dataset
     from facelib.data.shards import read_pairs
-    from facelib.data.sources import load_splits
+    from facelib.data.sources import data_source, load_splits
 
     data, shards = make_folder_and_shards(tmp_path, SIZE, subjects=12)
     still = {"hflip": False, "rotate_degrees": 0.0, "scale": 0.0, "brightness": 0.0,
@@ -203,7 +205,9 @@ def test_multiworker_gives_each_worker_whole_shard_files_or_its_share_of_pairs(t
         assert sorted(workers[0] + workers[1]) == sorted(p.stem for p in folder_pairs)
         assert workers[0] and workers[1] and not set(workers[0]) & set(workers[1])
 
-    one_machine = make_dataset(pairs, source_params("shards", shards), training=False)
+    one_machine_params = source_params("shards", shards)
+    one_machine = make_dataset(pairs, one_machine_params, training=False,
+                               source=data_source(one_machine_params))
     assert (one_machine.options().experimental_distribute.auto_shard_policy
             == tf.data.experimental.AutoShardPolicy.OFF)
     assert sorted(stems_of(one_machine, names)) == sorted(file_of)
