@@ -1,4 +1,5 @@
-# facelib: `make run` runs the main job on the synthetic default, `make test` runs every check.
+# facelib: `make run` runs the main job on the synthetic default, `make test` runs every check,
+# `make test-fast` the quick ones.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,7 @@ STAMP := $(VENV)/.installed
 EXTRAS_STAMP := $(VENV)/.installed-extras
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install lab run test lint notebooks bench clean
+.PHONY: install lab run test test-fast lint notebooks bench clean
 
 install: $(STAMP)
 
@@ -41,6 +42,11 @@ lint: install
 # With the extras, so that the `make lab` and TensorBoard tests run rather than skip.
 test: install $(EXTRAS_STAMP) lint
 	$(BIN)/python -m pytest -v
+
+# A developer's check in a few minutes: lint and tests/ without the tests marked slow (training)
+# or notebook (papermill, `facelib run`); nbval's notebooks are left to `make test`.
+test-fast: install lint
+	$(BIN)/python -m pytest tests -m "not slow and not notebook"
 
 # Re-executes the committed notebooks on the quick profile (after an intended change to what they show).
 notebooks: install

@@ -43,10 +43,8 @@ def test_perfect_prediction_scores_one():
     assert metrics["classes"] == NAMES
 
 
-def test_score_names_an_unreadable_prediction_in_one_line(tmp_path, capsys):
+def test_score_names_an_unreadable_prediction_in_one_line(tmp_path, cli):
     import cv2
-
-    from facelib.app.cli import main
 
     truth, predicted = tmp_path / "truth", tmp_path / "predicted"
     truth.mkdir(), predicted.mkdir()
@@ -56,9 +54,10 @@ def test_score_names_an_unreadable_prediction_in_one_line(tmp_path, capsys):
         cv2.imwrite(str(truth / f"{stem}.png"), mask)
     cv2.imwrite(str(predicted / "a.png"), mask)
     (predicted / "b.png").write_bytes(b"not a png")
-    assert main(["score", str(truth), str(predicted)]) == 2
-    err = capsys.readouterr().err
-    assert err.strip() == f"facelib score: {predicted / 'b.png'}: not a readable image"
+    done = cli("score", truth, predicted)
+    assert (done.code, done.out) == (2, "")
+    assert done.err == f"facelib score: {predicted / 'b.png'}: not a readable image\n"
+
 
 
 def test_pixel_accuracy_from_a_known_confusion_matrix():

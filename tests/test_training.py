@@ -1,27 +1,21 @@
 """What a run trains with: per-model overrides from the profile's `models` entries."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
+import pytest
 import yaml
 
 from facelib.engine.predict import model_input_size
 from facelib.models import load_model
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def test_a_models_entry_trains_its_model_at_its_own_size(tmp_path):
+@pytest.mark.slow
+def test_a_models_entry_trains_its_model_at_its_own_size(tmp_path, facelib_cmd):
     models = ("[{architecture: pspnet, backbone: resnet50, data: {image_size: 96}, "
               "model: {pspnet_conv_filters: 32}}, {architecture: unet, backbone: resnet18}]")
-    done = subprocess.run(
-        [sys.executable, "-m", "facelib.app.cli", "train", "params/quick.yaml", "--model",
-         "pspnet_resnet50", "--set", f"models={models}", "--set", "train.epochs=1",
-         "--set", f"output_dir={tmp_path}"],
-        capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
+    facelib_cmd("train", "params/quick.yaml", "--model", "pspnet_resnet50",
+                "--set", f"models={models}", "--set", "train.epochs=1",
+                "--set", f"output_dir={tmp_path}")
 
     run = tmp_path / "runs/pspnet_resnet50"
     saved = yaml.safe_load((run / "params.yaml").read_text())
