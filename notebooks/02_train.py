@@ -9,9 +9,9 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3 (ipykernel)
+#     display_name: Python (facelib)
 #     language: python
-#     name: python3
+#     name: facelib
 # ---
 
 # %% [markdown]
@@ -70,13 +70,16 @@ print("logged:", ", ".join(history.columns))
 # ## Test scores
 # Over the whole test split at each photo's own size (from shards, at the shard size:
 # `evaluated_at` in metrics.json), per class and as two means: over all classes (as the
-# reference reported) and without background (as face-parsing papers do).
+# reference reported) and without background (as face-parsing papers do), and the overall
+# pixel accuracy (as FASSEG papers report).
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(f"{run.metrics['n_images']} test images, model input {run.metrics['image_size']} px")
 
 # %%
+print(f"pixel accuracy {run.metrics['pixel_accuracy']:.3f} (right pixels over all; "
+      "a class's pixel accuracy is its recall)")
 metrics_table(run.metrics).round(3)
 
 # %%

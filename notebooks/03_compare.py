@@ -9,9 +9,9 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3 (ipykernel)
+#     display_name: Python (facelib)
 #     language: python
-#     name: python3
+#     name: facelib
 # ---
 
 # %% [markdown]
@@ -58,7 +58,8 @@ print("test images:", sorted({run.metrics["n_images"] for run in runs}))
 # %% [markdown]
 # ## Scores
 # Means over the test split: over all classes, and IoU without background
-# (`iou_foreground`), best first. `comparison.csv` in the output folder holds this table.
+# (`iou_foreground`), best first, IoU per class, overall pixel accuracy and each class's
+# pixel accuracy (its recall). `comparison.csv` in the output folder holds this table.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -68,6 +69,15 @@ print("comparison.csv columns:", ", ".join(table.columns))
 
 # %%
 table.round(3)
+
+# %% [markdown]
+# Where each run came from (its `provenance.json`): the commit of the code (`+dirty` when
+# tracked files differed from it) and the fingerprint of the data it was trained and tested
+# on. Runs are comparable only on the same data.
+
+# %%
+print(compare.different_data(runs) or "every run was trained and tested on the same data")
+table[["model", "git_commit", "data_fingerprint"]]
 
 # %%
 scores_figure = charts.plot_scores_by_model(table)

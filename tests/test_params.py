@@ -1,4 +1,6 @@
-import time
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,19 +90,49 @@ def test_class_weights_must_match_classes():
         load_params(ROOT / "params/quick.yaml", ["train.class_weights=[1, 2]"])
 
 
-def test_check_is_fast_and_needs_no_tensorflow(tmp_path):
-    import subprocess
-    import sys
+# Runs `facelib ARGS` as `main(ARGS)` in a fresh Python, then writes the top-level packages
+# of the modules it loaded to the file named first: what the command imported.
+LOADED_MODULES = """
+import json, sys
+from pathlib import Path
+from facelib.app.cli import main
+try:
+    code = main(sys.argv[2:])
+except SystemExit as stop:  # --help
+    code = stop.code
+Path(sys.argv[1]).write_text(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
+sys.exit(code)
+"""
+HEAVY = {"tensorflow", "keras", "tf_keras", "segmentation_models"}
 
+
+def loaded_by(tmp_path, *args) -> tuple[subprocess.CompletedProcess, set[str]]:
+    record = tmp_path / "modules.json"
+    done = subprocess.run([sys.executable, "-c", LOADED_MODULES, str(record), *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT)
+    return done, set(json.loads(record.read_text()))
+
+
+def test_check_needs_no_tensorflow(tmp_path):
     path = tmp_path / "typo.yaml"
     path.write_text("models: [{architecture: unet, backbone: efficientnetb9}]\n")
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "facelib.app.cli", "check", str(path)],
-                          capture_output=True, text=True, cwd=ROOT)
-    assert time.perf_counter() - start < 5
+    done, modules = loaded_by(tmp_path, "check", path)
     assert done.returncode == 2
-    assert "models[0].backbone = 'efficientnetb9'" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"facelib check: {path}: models[0].backbone = 'efficientnetb9'")
+    assert done.stderr.count("\n") == 1 and done.stdout == ""
+    assert modules & HEAVY == set()
+    assert "facelib" in modules and "yaml" in modules  # the record is of the command's process
+
+    done, modules = loaded_by(tmp_path, "check", ROOT / "params/quick.yaml")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == f"{ROOT / 'params/quick.yaml'}: ok (profile 'quick', 2 model(s))\n"
+    assert modules & HEAVY == set()
+
+
+def test_help_needs_no_tensorflow(tmp_path):
+    done, modules = loaded_by(tmp_path, "--help")
+    assert done.returncode == 0 and "check" in done.stdout
+    assert modules & HEAVY == set()
 
 
 def test_a_models_entry_overrides_params_for_that_model_only():

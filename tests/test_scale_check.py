@@ -1,9 +1,12 @@
 """The scale check's synthetic pairs are a valid dataset, and its steps report measurements."""
 
-from facelib.data.scale_check import make_pairs, measure, pair_location
+import pytest
+
+from benchmarks.scale import make_pairs, measure, pair_location
 from facelib.data.validate import validate_dataset
 
 
+@pytest.mark.slow  # spawns worker processes and a measured step process
 def test_quick_pairs_validate_and_steps_are_measured(tmp_path):
     root = tmp_path / "pairs"
     make_pairs(10, root, size=64, workers=1)
@@ -11,4 +14,5 @@ def test_quick_pairs_validate_and_steps_are_measured(tmp_path):
     report = validate_dataset(root, workers=1, progress=False)
     assert report.ok and report.n_pairs == 10
     result = measure("class_pixel_counts", root, workers=1)
-    assert result["rows"] == 10 and result["peak_mb"] > 0 and result["seconds"] >= 0
+    assert result["step"] == "class_pixel_counts" and result["rows"] == 10
+    assert {"seconds", "peak_mb", "largest_child_mb"} <= result.keys()

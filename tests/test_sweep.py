@@ -1,7 +1,6 @@
 """`facelib sweep`: one run per combination, checked first, resumable, then one comparison."""
 
-import subprocess
-import sys
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -13,14 +12,6 @@ from facelib.core.errors import UsageError
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT / "params/sweep-quick.yaml"
 GRID = ["--grid", "train.learning_rate=0.001,0.003", "--grid", "train.loss=[dice,cce],[cce]"]
-
-
-def sweep(*args, check=True):
-    done = subprocess.run([sys.executable, "-m", "facelib.app.cli", "sweep", str(PROFILE),
-                           *args], capture_output=True, text=True, cwd=ROOT, timeout=1500)
-    if check:
-        assert done.returncode == 0, done.stderr[-3000:]
-    return done
 
 
 def test_grid_values_are_yaml_and_brackets_keep_lists_whole():
@@ -46,18 +37,21 @@ def test_every_combination_is_checked_before_any_training(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.notebook
-def test_sweep_trains_each_combination_once_and_compares_them(tmp_path):
+def test_sweep_trains_each_combination_once_and_compares_them(tmp_path, facelib_cmd):
+    def sweep(*args, check=True):
+        return facelib_cmd("sweep", PROFILE, *args, check=check)
+
     out = tmp_path / "sweep"
     bad = sweep("--grid", "train.learning_rate=0.001,-1", "--set", f"output_dir={out}",
                 check=False)
-    assert bad.returncode == 2 and "train.learning_rate = -1" in bad.stderr
+    assert bad.code == 2 and "train.learning_rate = -1" in bad.err
     assert not (out / "runs").exists()
 
     first = sweep("--grid", "train.learning_rate=0.001", "--grid",
                   "train.loss=[dice,cce],[cce]", "--set", f"output_dir={out}")
-    assert first.stderr.count(": done") == 3  # two runs and the comparison
+    assert first.err.count(": done") == 3  # two runs and the comparison
     again = sweep(*GRID, "--set", f"output_dir={out}")
-    assert again.stderr.count(": skipped") == 2  # the finished ones are not repeated
+    assert again.err.count(": skipped") == 2  # the finished ones are not repeated
     runs = sorted(p.name for p in (out / "runs").iterdir())
     assert len(runs) == 4 and all((out / "runs" / r / "metrics.json").exists() for r in runs)
     table = pd.read_csv(out / "comparison.csv")
@@ -65,3 +59,10 @@ def test_sweep_trains_each_combination_once_and_compares_them(tmp_path):
     assert {"train.learning_rate", "train.loss"} <= set(table.columns)
     assert table["iou"].is_monotonic_decreasing
     assert (out / "params.png").exists() and (out / "03_compare.html").exists()
+
+    other = tmp_path / "other"
+    shutil.copytree(out / "runs", other / "runs")
+    both = tmp_path / "both"
+    facelib_cmd("compare", out, other, "--out", both, "--params", PROFILE)
+    names = pd.read_csv(both / "comparison.csv")["model"]
+    assert sorted(names) == sorted([f"sweep/{r}" for r in runs] + [f"other/{r}" for r in runs])

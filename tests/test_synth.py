@@ -1,4 +1,5 @@
 import dataclasses
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -8,20 +9,17 @@ import numpy as np
 import pytest
 
 from facelib.core.params import load_defaults
-from facelib.core.scheme import N_SOURCE_IDS, ClassScheme
+from facelib.core.scheme import LEFT_RIGHT_PAIRS, N_SOURCE_IDS, ClassScheme, SourceId
 from facelib.data import synth
 from facelib.data.crops import face_boxes
 from facelib.data.synth import (
     GENERATOR_VERSION,
-    Canvas,
-    draw_sample,
-    ellipse,
     ensure_synthetic,
     make_synthetic_dataset,
     plan_samples,
-    random_look,
-    random_pose,
+    render,
 )
+from facelib.data.synth_faces import Canvas, draw_sample, ellipse, random_look, random_pose
 
 SCHEME = ClassScheme.from_params(load_defaults()["data"]["classes"])
 
@@ -41,6 +39,7 @@ def dataset(tmp_path_factory) -> Path:
                                   workers=2, progress=False)
 
 
+@pytest.mark.slow  # the 100-face fixture
 def test_layout_and_pairing(dataset):
     assert sorted(p.name for p in dataset.iterdir()) == ["train", "val"]
     for split, count in (("train", 80), ("val", 20)):
@@ -58,12 +57,14 @@ def test_layout_and_pairing(dataset):
     assert not list(dataset.parent.glob("*.tmp-*"))
 
 
+@pytest.mark.slow  # the 100-face fixture
 def test_sizes_and_both_orientations(dataset):
     shapes = [read_mask(p).shape for p in dataset.glob("*/seg/*.png")]
     assert all(320 <= side <= 900 for shape in shapes for side in shape)
     assert any(h > w for h, w in shapes) and any(w > h for h, w in shapes)
 
 
+@pytest.mark.slow  # the 100-face fixture
 def test_every_target_class_appears_and_ids_are_source_ids(dataset):
     seen = set()
     for path in dataset.glob("*/seg/*.png"):
@@ -73,14 +74,23 @@ def test_every_target_class_appears_and_ids_are_source_ids(dataset):
     assert seen == set(range(SCHEME.n_classes))
 
 
+FACE_IDS = [SourceId.FACE_SKIN, SourceId.LEFT_EYEBROW, SourceId.RIGHT_EYEBROW, SourceId.LEFT_EYE,
+            SourceId.RIGHT_EYE, SourceId.NOSE, SourceId.LOWER_LIP, SourceId.MOUTH_INTERIOR,
+            SourceId.UPPER_LIP, SourceId.LEFT_EYELID, SourceId.RIGHT_EYELID]
+SIDED_IDS = {i for pair in LEFT_RIGHT_PAIRS for i in pair}  # eyebrows, eyes, eyelids, ears
+# sha256 of the stems and label maps of `plan_samples(3, 2, seed=7)`, drawn at GENERATOR_VERSION
+LABEL_MAPS_SHA256 = {2: "f074a5357d11a44f6421ac601b1c6aca827dc236bd150a7b9c8dfc52f818c70c"}
+
+
+@pytest.mark.slow  # the 100-face fixture
 def test_faces_fill_a_fair_part_of_the_photo(dataset):
-    face_ids = [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12]
     for path in dataset.glob("*/seg/*.png"):
         mask = read_mask(path)
-        rows = np.flatnonzero(np.isin(mask, face_ids).any(axis=1))
+        rows = np.flatnonzero(np.isin(mask, FACE_IDS).any(axis=1))
         assert 0.25 < (rows[-1] - rows[0] + 1) / mask.shape[0] < 0.8, path.name
 
 
+@pytest.mark.slow  # the 100-face fixture
 def test_subjects_have_several_frames_and_one_split(dataset):
     subjects = {
         split: [p.stem.split("_")[0] for p in (dataset / split / "seg").iterdir()]
@@ -91,6 +101,7 @@ def test_subjects_have_several_frames_and_one_split(dataset):
     assert counts.max() >= 3 and counts.mean() > 2.5
 
 
+@pytest.mark.slow  # spawns worker processes
 def test_same_seed_same_bytes_whatever_the_workers(tmp_path):
     one = make_synthetic_dataset(tmp_path / "one", 6, 3, seed=3, workers=1, progress=False)
     two = make_synthetic_dataset(tmp_path / "two", 6, 3, seed=3, workers=2, progress=False)
@@ -180,27 +191,27 @@ def frontal_sample(**look_changes):
 def test_masks_are_hard_and_left_is_the_persons_left():
     image, mask, labels, pose = frontal_sample(glasses=None)
     assert set(np.unique(mask).tolist()) <= labels
-    assert {2, 3, 4, 5, 11, 12, 13, 14}.issubset(set(np.unique(mask).tolist()))
+    assert SIDED_IDS.issubset(set(np.unique(mask).tolist()))
     assert image.shape[:2] == mask.shape
 
     def centre_x(label):
         return np.argwhere(mask == label)[:, 1].mean()
 
-    for left, right in ((2, 3), (4, 5), (11, 12), (13, 14)):
+    for left, right in LEFT_RIGHT_PAIRS:
         assert centre_x(left) > pose.center[0] > centre_x(right)
     flipped = mask[:, ::-1]
-    assert np.argwhere(flipped == 4)[:, 1].mean() < pose.center[0]
+    assert np.argwhere(flipped == SourceId.LEFT_EYE)[:, 1].mean() < pose.center[0]
 
 
 def test_paint_is_anti_aliased_in_the_photo_and_hard_in_the_mask():
     rng = np.random.default_rng(0)
     pose = dataclasses.replace(random_pose(rng, portrait=False), roll=0.3)
     canvas = Canvas(np.zeros((pose.height, pose.width, 3), np.float32), random_look(rng), pose)
-    canvas.paint(ellipse(0, 0, 0.5, 0.3), 6, (255, 255, 255))
-    assert set(np.unique(canvas.mask).tolist()) == {0, 6}
+    canvas.paint(ellipse(0, 0, 0.5, 0.3), SourceId.NOSE, (255, 255, 255))
+    assert set(np.unique(canvas.mask).tolist()) == {SourceId.BACKGROUND, SourceId.NOSE}
     partial = (canvas.image[..., 0] > 5) & (canvas.image[..., 0] < 250)
     assert partial.sum() > 20
-    inside = (canvas.mask == 6).astype(np.uint8)
+    inside = (canvas.mask == SourceId.NOSE).astype(np.uint8)
     to_edge = np.maximum(cv2.distanceTransform(inside, cv2.DIST_L2, 3),
                          cv2.distanceTransform(1 - inside, cv2.DIST_L2, 3))
     assert to_edge[partial].max() <= 2  # soft only along the mask's edge
@@ -208,12 +219,13 @@ def test_paint_is_anti_aliased_in_the_photo_and_hard_in_the_mask():
 
 def test_glasses_cover_the_eyes_region():
     _, mask, _, _ = frontal_sample(glasses="clear")
-    glasses = np.argwhere(mask == 16)
-    eyes = np.argwhere(np.isin(mask, [4, 5]))
+    eyes_ids = [SourceId.LEFT_EYE, SourceId.RIGHT_EYE]
+    glasses = np.argwhere(mask == SourceId.GLASSES)
+    eyes = np.argwhere(np.isin(mask, eyes_ids))
     assert len(glasses) and len(eyes)
     assert glasses[:, 1].min() < eyes[:, 1].min() and glasses[:, 1].max() > eyes[:, 1].max()
     _, sunglasses, _, _ = frontal_sample(glasses="sun")
-    assert not np.isin(sunglasses, [4, 5]).any()
+    assert not np.isin(sunglasses, eyes_ids).any()
 
 
 def test_plan_splits_subjects_apart():
@@ -225,8 +237,20 @@ def test_plan_splits_subjects_apart():
     assert len({s.stem for s in specs}) == len(specs)
 
 
+def test_the_drawing_is_pinned_to_the_generator_version():
+    """A change to what is drawn must bump GENERATOR_VERSION (which names the cached datasets)
+    and record the new digest here."""
+    digest = hashlib.sha256()
+    for spec in plan_samples(3, 2, seed=7):
+        _, mask, _, _ = render(spec, 7)
+        digest.update(spec.stem.encode())
+        digest.update(np.ascontiguousarray(mask).tobytes())
+    assert digest.hexdigest() == LABEL_MAPS_SHA256.get(GENERATOR_VERSION), (
+        "the synthetic label maps changed: bump synth.GENERATOR_VERSION and record the digest")
+
+
 def test_no_tensorflow_import():
-    code = ("import sys, facelib.data.synth, facelib.reports.viz; "
+    code = ("import sys, facelib.data.synth, facelib.data.synth_faces; "
             "sys.exit('tensorflow' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 

@@ -59,11 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="params whose eval settings to use (default params/quick.yaml)")
 
     p = sub.add_parser("predict", help="segment photos with a trained model")
-    p.add_argument("model", help="a model file or run folder")
+    p.add_argument("model", help="a model file, run folder or exported SavedModel folder")
     p.add_argument("images", nargs="+", help="photos, or folders of photos")
     p.add_argument("--out", required=True, help="folder for STEM.png and STEM_overlay.png")
     p.add_argument("--json", action="store_true",
                    help='print one JSON object per photo: {"path", "size": [h, w], "faces"}')
+
+    p = sub.add_parser("export", help="export a run as a SavedModel or TFLite, checked")
+    p.add_argument("run", help="a run folder, e.g. outputs/demo/runs/pspnet_resnet50")
+    p.add_argument("--format", required=True, choices=["savedmodel", "tflite"])
+    p.add_argument("--out", help="where to write (default RUN/export/savedmodel or "
+                   "RUN/export/model_{float32,float16,dynamic}.tflite)")
+    p.add_argument("--quantize", choices=["float16", "dynamic"], help="tflite weights")
 
     p = sub.add_parser("score", help="score predicted label maps against true masks")
     p.add_argument("true_dir", help="masks with source ids: a folder, a dataset or shards")
@@ -76,12 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("notebooks", help="re-execute the committed notebooks on the quick profile")
 
-    p = sub.add_parser("bench", help="measure input pipeline, training and inference speed")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--quick", action="store_true", help="smaller and faster (under 3 minutes)")
+    p = sub.add_parser("bench", help="measure input pipeline, training and inference speed "
+                                     "(and the PyTorch peer's, where installed)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quick", action="store_true",
+                   help="smaller and faster (about 3 minutes on an idle 2-core CPU)")
 
     p = sub.add_parser("convert", help="convert a public dataset to the reference layout")
-    p.add_argument("format", choices=["celebamask-hq", "lapa"])
+    p.add_argument("format", choices=["celebamask-hq", "lapa", "fasseg"])
     p.add_argument("src")
     p.add_argument("out")
 

@@ -59,6 +59,9 @@ def train(args) -> int:
 
     params = load_params(args.params, args.overrides)
     for run in train_models(params, model=args.model, force=args.force):
+        if not run.metrics:  # another worker than the chief of a multi-worker training
+            print(f"{run.name}: trained; the chief wrote the results to {run.folder}")
+            continue
         how = "reused (finished with the same params)" if run.skipped else (
             "resumed and finished" if run.resumed else "trained")
         print(f"{run.name}: {how}; test mean IoU {run.metrics['mean']['iou']:.4f} "
@@ -112,6 +115,24 @@ def predict(args) -> int:
     return 0 if result.ok else 1
 
 
+def export(args) -> int:
+    from facelib.engine.export import export_run
+
+    result = export_run(args.run, args.format, out=args.out, quantize=args.quantize)
+    kind = f"{result.format} ({result.quantize or 'float32'})"
+    print(f"wrote {kind} to {result.path}: {result.size_bytes / 1e6:.1f} MB "
+          f"(model.keras {result.keras_size_bytes / 1e6:.1f} MB)")
+    print(f"agreement with the Keras model on {result.n_photos} test photos: "
+          f"{100 * result.agreement:.3f}% of {result.n_pixels} pixels; "
+          f"{result.ms_per_photo:.0f} ms per photo (Keras {result.keras_ms_per_photo:.0f} ms)")
+    print(f"report: {result.report_path}")
+    if not result.ok:
+        print(f"facelib export: agreement below {100 * result.agreement_floor:.1f}%",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def score(args) -> int:
     from facelib.engine.evaluate import score_folders
     from facelib.models.metrics import metrics_table
@@ -121,7 +142,8 @@ def score(args) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"{result['n_images']} label maps scored")
+        print(f"{result['n_images']} label maps scored; pixel accuracy "
+              f"{result['pixel_accuracy']:.4f} (a class's pixel accuracy is its recall)")
         print(metrics_table(result).round(4).to_string())
     return 0
 
@@ -134,9 +156,19 @@ def notebooks(args) -> int:
 
 
 def bench(args) -> int:
-    from facelib.bench import run_bench
+    # benchmarks/ sits beside facelib/ (installed with it), above every layer of the package
+    try:
+        from benchmarks.report import format_table, to_json
+        from benchmarks.run import run_bench
+    except ModuleNotFoundError as e:
+        if e.name != "benchmarks":
+            raise
+        raise UsageError("the benchmarks package is not installed: run `pip install -e .` in "
+                         "a facelib checkout (it installs benchmarks/ beside facelib/)") from None
 
-    return run_bench(as_json=args.json, quick=args.quick)
+    results = run_bench(quick=args.quick)
+    print(to_json(results) if args.json else format_table(results))
+    return 0
 
 
 def convert(args) -> int:

@@ -29,11 +29,12 @@ import nbformat
 import papermill
 from nbconvert import HTMLExporter
 
+from facelib.app.kernel import registered_kernel
 from facelib.core.errors import UsageError
 from facelib.core.io import write_json, write_text
 from facelib.core.params import dotted_overrides, load_params, model_name, output_dir, project_root
 
-KERNEL = "python3"
+KERNEL = "facelib"  # the notebooks' kernelspec (facelib.app.kernel)
 PROFILE_MARKER = "profile.json"
 # What training notebooks print per epoch (facelib.engine.callbacks.EpochLog); only these
 # lines of a notebook's output are shown on the terminal while `facelib run` runs.
@@ -189,7 +190,8 @@ def execute_step(step: Step, invocation: Invocation, out: Path, force: bool = Fa
     nbformat.write(notebook, source)
     try:
         papermill.execute_notebook(
-            str(source), str(running), parameters=parameters, kernel_name=KERNEL,
+            str(source), str(running), parameters=parameters,
+            kernel_name=registered_kernel(KERNEL),
             cwd=str(notebooks_dir()), progress_bar=sys.stderr.isatty(),
             stdout_file=LiveLines(sys.stderr),
         )
@@ -231,7 +233,8 @@ def refresh_committed_notebooks() -> list[Path]:
             target = script.with_suffix(".ipynb")
             source = Path(scratch) / target.name
             nbformat.write(jupytext.read(script), source)
-            papermill.execute_notebook(str(source), str(target), kernel_name=KERNEL,
+            papermill.execute_notebook(str(source), str(target),
+                                       kernel_name=registered_kernel(KERNEL),
                                        cwd=str(folder), progress_bar=sys.stderr.isatty())
             strip_papermill_metadata(target)
             written.append(target)

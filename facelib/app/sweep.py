@@ -115,7 +115,8 @@ def run_sweep(params_file: str | Path, grid_items: list[str],
         print(f"[{number}/{len(steps)}] {name}: {status}", file=sys.stderr)
     if len(result.done) + len(result.skipped):
         compare = Step("03_compare", "03_compare", {"run_folders": [str(out)]})
-        status = execute_step(compare, first, out, force)
+        status = execute_step(compare, first, out, force=True)  # new runs: compare again
+        print(f"03_compare: {status}", file=sys.stderr)
         if status == "failed":
             result.failed.append("03_compare")
     return result

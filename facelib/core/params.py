@@ -55,6 +55,7 @@ RANGES = {
     "data.crop.min_score": (0, 1, True, True),
     "data.crop.coarse_grid": (1, 4, True, True),
     "model.dropout": (0, 1, True, False),
+    "model.batchnorm_momentum": (0, 1, True, False),
     "model.deeplab_filters": (1, None, True, True),
     "model.pspnet_conv_filters": (1, None, True, True),
     "train.epochs": (1, None, True, True),
@@ -77,6 +78,8 @@ NULLABLE = {
     "output_dir": str,
     "data.root": str,
     "model.weights_path": str,
+    "model.init_from": str,
+    "model.batchnorm_momentum": float,
     "train.steps_per_epoch": int,
     "train.class_weights": list,
 }

@@ -51,8 +51,9 @@ class Run:
 
     @property
     def params(self) -> dict:
-        """The params it trained with (its params.yaml)."""
-        return yaml.safe_load((self.folder / PARAMS_FILE).read_text())
+        """The params it trained with (its params.yaml; {} for a run folder without one)."""
+        path = self.folder / PARAMS_FILE
+        return yaml.safe_load(path.read_text()) if path.exists() else {}
 
     @property
     def history(self) -> pd.DataFrame:

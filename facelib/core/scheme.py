@@ -9,33 +9,42 @@ authors; 7 and 9 (lower/upper lip) may be swapped there, which the default merge
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
-SOURCE_NAMES = {
-    0: "background",
-    1: "face skin",
-    2: "left eyebrow",
-    3: "right eyebrow",
-    4: "left eye",
-    5: "right eye",
-    6: "nose",
-    7: "lower lip",
-    8: "mouth interior",
-    9: "upper lip",
-    10: "hair",
-    11: "left eyelid",
-    12: "right eyelid",
-    13: "left ear",
-    14: "right ear",
-    15: "head covering",
-    16: "glasses",
-    17: "bald patch",
-}
+
+class SourceId(IntEnum):
+    """The source ids, declared once: code names a part by its member, never by its number.
+    A member's name, lower-cased with spaces, is the part's name in `SOURCE_NAMES`."""
+
+    BACKGROUND = 0
+    FACE_SKIN = 1
+    LEFT_EYEBROW = 2
+    RIGHT_EYEBROW = 3
+    LEFT_EYE = 4
+    RIGHT_EYE = 5
+    NOSE = 6
+    LOWER_LIP = 7
+    MOUTH_INTERIOR = 8
+    UPPER_LIP = 9
+    HAIR = 10
+    LEFT_EYELID = 11
+    RIGHT_EYELID = 12
+    LEFT_EAR = 13
+    RIGHT_EAR = 14
+    HEAD_COVERING = 15
+    GLASSES = 16
+    BALD_PATCH = 17
+
+
+SOURCE_NAMES = {int(part): part.name.lower().replace("_", " ") for part in SourceId}
 N_SOURCE_IDS = len(SOURCE_NAMES)
 
-# Pairs of source ids that swap under a horizontal flip of the image.
-LEFT_RIGHT_PAIRS = ((2, 3), (4, 5), (11, 12), (13, 14))
+# Pairs of source ids that swap under a horizontal flip of the image: (person's left, right).
+LEFT_RIGHT_PAIRS = tuple((int(left), int(right)) for left, right in (
+    (SourceId.LEFT_EYEBROW, SourceId.RIGHT_EYEBROW), (SourceId.LEFT_EYE, SourceId.RIGHT_EYE),
+    (SourceId.LEFT_EYELID, SourceId.RIGHT_EYELID), (SourceId.LEFT_EAR, SourceId.RIGHT_EAR)))
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,8 @@ class ClassScheme:
         for name, ids in zip(self.names, self.source_ids, strict=True):
             for i in ids:
                 if not 0 <= i < N_SOURCE_IDS:
-                    raise ValueError(f"class {name!r}: source id {i} is outside 0..17")
+                    raise ValueError(f"class {name!r}: source id {i} is outside "
+                                     f"0..{N_SOURCE_IDS - 1}")
                 if i in seen:
                     raise ValueError(f"source id {i} is in both {seen[i]!r} and {name!r}")
                 seen[i] = name

@@ -40,6 +40,7 @@ from facelib.data.discover import (
     load_label_map,
     read_file,
 )
+from facelib.data.mask_decoding import decode_mask
 from facelib.data.shards import read_pairs
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -59,6 +60,7 @@ def make_dataset(
     cache: bool | None = None,
     batch_size: int | None = None,
     source=None,
+    repeat: bool = False,
 ) -> tf.data.Dataset:
     """Batches of (image, onehot): float32 (B, S, S, 3) RGB in 0..255 and float32 (B, S, S, C).
 
@@ -67,11 +69,15 @@ def make_dataset(
     augments and drops the last incomplete batch. `source` (a `facelib.data.sources` source)
     reads the pairs: files (`folder_samples`, also when `source` is None) or shards
     (`shard_samples`); both go through the same `batches`. With `train.strategy:
-    multiworker` each worker reads only its share,
+    multiworker` each worker trains on its share,
     whole shard files or every n-th pair: `shard(SHARD_HINT, ...)` on the file or path list
     and auto-shard policy HINT (the dataset then works only when distributed). FILE fails
     on training batches, whose augmentation keys (`Dataset.random`) come from no file, and
-    DATA would read every file on every worker. Otherwise the policy is OFF.
+    DATA would read every file on every worker. Other batches (validation) are not
+    sharded: every worker evaluates the whole split in the same number of batches, as a
+    worker that ran out first would get empty batches. Otherwise the policy is OFF.
+    `repeat`: endless, the samples repeated before batching (no remainder is dropped
+    between passes); multi-worker training takes this with a fixed number of steps.
     """
     data = params["data"]
     scheme = ClassScheme.from_params(data["classes"])
@@ -83,18 +89,19 @@ def make_dataset(
         raise DatasetError(f"{len(pairs)} training pairs make no full batch of {batch_size}")
 
     shuffle_seed = params["seed"] if training and not cache else None
-    hint = params["train"]["strategy"] == "multiworker"
+    hint = training and params["train"]["strategy"] == "multiworker"
     if data["face_crop"]:
         samples, count, augment = face_samples(pairs, params, scheme, training, shuffle_seed,
                                                hint)
-        dataset = batches(samples, count, params, scheme, training, cache, batch_size, augment)
+        dataset = batches(samples, count, params, scheme, training, cache, batch_size, repeat,
+                          augment)
         policy = tf.data.experimental.AutoShardPolicy
         return with_auto_shard_policy(dataset, policy.HINT if hint else policy.OFF)
     if source is None:
         samples = folder_samples(pairs, data, scheme, shuffle_seed, hint)
     else:
         samples = source.samples(pairs, params, scheme, shuffle_seed, hint)
-    dataset = batches(samples, len(pairs), params, scheme, training, cache, batch_size)
+    dataset = batches(samples, len(pairs), params, scheme, training, cache, batch_size, repeat)
     policy = tf.data.experimental.AutoShardPolicy
     return with_auto_shard_policy(dataset, policy.HINT if hint else policy.OFF)
 
@@ -141,14 +148,18 @@ def shard_samples(pairs: list[ShardPair], scheme: ClassScheme,
 
 
 def batches(samples: tf.data.Dataset, count: int, params: dict, scheme: ClassScheme,
-            training: bool, cache: bool, batch_size: int, augment=None) -> tf.data.Dataset:
+            training: bool, cache: bool, batch_size: int, repeat: bool = False,
+            augment=None) -> tf.data.Dataset:
     """(uint8 image, uint8 training-id mask) samples, `count` of them -> cache (then, when
-    training, shuffle) -> batch -> augment (training) -> one-hot -> prefetch. `augment`
-    (default: `augment_function`) takes a batch and its key, returns images and masks."""
+    training, shuffle) -> repeat (if `repeat`) -> batch -> augment (training) -> one-hot ->
+    prefetch. `augment` (default: `augment_function`) takes a batch and its key, returns
+    images and masks."""
     if cache:
         samples = samples.cache()
         if training:
             samples = samples.shuffle(count, seed=params["seed"], reshuffle_each_iteration=True)
+    if repeat:
+        samples = samples.repeat()
     dataset = samples.batch(batch_size, drop_remainder=training)
     if training:
         dataset = with_random_keys(dataset, params["seed"])
@@ -191,11 +202,6 @@ def resize_photo(image, size: int, method: str) -> tf.Tensor:
     """uint8 (S, S, 3) from a decoded photo, resized with `method` (`data.image_resize`)."""
     image = tf.image.resize(image, (size, size), method=method)
     return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
-
-
-def decode_mask(contents) -> tf.Tensor:
-    """A mask file's bytes as decoded, (H, W, channels); the first channel holds the ids."""
-    return tf.io.decode_image(contents, expand_animations=False)
 
 
 def resize_mask(mask, size: int) -> tf.Tensor:

@@ -31,6 +31,7 @@ from facelib.data.discover import (
     as_label_map,
     dataset_folders,
     decode,
+    decode_mask,
     exif_orientation,
     list_folder,
     load_label_map,
@@ -92,9 +93,10 @@ def validate_dataset(
 
     Checked: a missing partner, an unsupported extension, two files of one stem, an empty or
     unreadable file, image and mask of different sizes (the image as shown, after its EXIF
-    orientation), a mask that is not one 8-bit channel
-    (three equal channels are accepted), label values outside `scheme` (default: the default
-    class scheme). Raises DatasetError only when `root` is not a dataset folder at all.
+    orientation), a mask that is not one 8-bit channel (three equal channels, and palette
+    PNGs read by their indices, are accepted), label values outside `scheme` (default: the
+    default class scheme). Raises DatasetError only when `root` is not a dataset folder at
+    all.
     """
     root = Path(root)
     scheme = scheme or default_scheme()
@@ -142,7 +144,7 @@ def check_pair(pair: Pair, valid_labels: np.ndarray) -> list[Problem]:
     """Problems of one pair; `valid_labels[v]` says whether label value v is allowed."""
     problems = []
     image = _decoded(pair.image, problems, pair.stem)
-    mask = _decoded(pair.mask, problems, pair.stem)
+    mask = _decoded(pair.mask, problems, pair.stem, decode_mask)
     if mask is not None:
         try:
             mask = as_label_map(pair.mask, mask)
@@ -168,9 +170,10 @@ def check_pair(pair: Pair, valid_labels: np.ndarray) -> list[Problem]:
     return problems
 
 
-def _decoded(path: Path, problems: list[Problem], stem: str) -> np.ndarray | None:
+def _decoded(path: Path, problems: list[Problem], stem: str,
+             decoder: Callable = decode) -> np.ndarray | None:
     try:
-        return decode(path, read_file(path))
+        return decoder(path, read_file(path))
     except DatasetError as e:
         problems.append(_problem(e, path, stem))
         return None

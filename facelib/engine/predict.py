@@ -10,6 +10,7 @@ resolution. Photos are read as shown (EXIF orientation applied); no mask is read
 from __future__ import annotations
 
 import sys
+import weakref
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -35,13 +36,38 @@ from facelib.engine.localise import (
 from facelib.models import load_model
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+RESIZE_METHOD = "area"  # photo -> model input; the exported SavedModel does the same
 
+
+class _Forward:
+    """`model(batch, training=False)`, for `predictor`. A callable object rather than a
+    closure: TensorFlow's retracing warning counts traces per function code, so the closures
+    of Keras' `predict_on_batch` for several models count as one function traced again."""
+
+    def __init__(self, model):
+        self._model = weakref.ref(model)
+
+    def __call__(self, batch):
+        return self._model()(batch, training=False)
+
+
+_PREDICTORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def predictor(model):
+    """The model's forward pass as one `tf.function` for float32 batches of any size: traced
+    once per model, where `predict_on_batch` traces again for each new batch size."""
+    function = _PREDICTORS.get(model)
+    if function is None:
+        signature = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
+        function = _PREDICTORS[model] = tf.function(_Forward(model), input_signature=[signature])
+    return function
 
 
 def resize_for_model(image: np.ndarray, size: int) -> np.ndarray:
     """float32 (size, size, 3) in 0..255, area-averaged like the training pipeline."""
 
-    return tf.image.resize(image, (size, size), method="area").numpy()
+    return tf.image.resize(image, (size, size), method=RESIZE_METHOD).numpy()
 
 
 def predict_images(model, images: list[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
@@ -51,8 +77,7 @@ def predict_images(model, images: list[np.ndarray], batch_size: int = 8) -> list
     for start in range(0, len(images), batch_size):
         chunk = images[start:start + batch_size]
         batch = np.stack([resize_for_model(im, size) for im in chunk])
-        probabilities = model.predict_on_batch(batch)
-        probabilities = np.asarray(probabilities, dtype=np.float32)
+        probabilities = np.asarray(predictor(model)(batch), dtype=np.float32)
         labels += [probabilities_to_labels(p, *im.shape[:2]) for p, im in zip(probabilities,
                                                                                 chunk, strict=True)]
     return labels
@@ -129,6 +154,8 @@ def predict_files(model_path: str, inputs: list[str], out_dir: str,
     """Write `STEM.png` (training ids) and `STEM_overlay.png` (with each face's box) per
     photo; a photo that cannot be read is listed in the result's `failures` and the others go
     on; a photo without a face gets an all-background map and a line in `warnings`."""
+    if is_saved_model(model_path):
+        return predict_files_with_export(model_path, inputs, out_dir, palette)
     try:
         path = resolve_model_path(model_path)
     except FileNotFoundError as e:
@@ -156,6 +183,42 @@ def predict_files(model_path: str, inputs: list[str], out_dir: str,
                                          result.out / f"{photo.stem}.png"))
         if not parsed.faces:
             result.warnings.append(f"{photo}: no face found; its label map is all background")
+    return result
+
+
+def is_saved_model(path: str | Path) -> bool:
+    return (Path(path) / "saved_model.pb").exists()
+
+
+def load_export(path: str | Path):
+    """(photo -> label map, palette) of a SavedModel written by `facelib export`."""
+    loaded = tf.saved_model.load(str(path))
+    if not hasattr(loaded, "segment"):
+        raise UsageError(f"{path}: a SavedModel without facelib's segment function (write "
+                         "one with facelib export)")
+    return (lambda image: loaded.segment(tf.constant(image)).numpy()), loaded.palette.numpy()
+
+
+def predict_files_with_export(model_path, inputs: list[str], out_dir: str,
+                              palette=None) -> PredictionResult:
+    """`predict_files` through an exported SavedModel: the whole photo in one pass, as the
+    export does (no face localiser in the graph), so no faces are listed."""
+    segment, export_palette = load_export(model_path)
+    palette = export_palette if palette is None else palette
+    result = PredictionResult(Path(out_dir))
+    result.out.mkdir(parents=True, exist_ok=True)
+    for photo in expand_inputs(inputs):
+        try:
+            image = load_image(photo)
+        except DatasetError as e:
+            result.failures.append(str(e))
+            continue
+        labels = segment(image)
+        write_png(result.out / f"{photo.stem}.png", labels)
+        write_png(result.out / f"{photo.stem}_overlay.png",
+                  cv2.cvtColor(overlay(image, labels, palette), cv2.COLOR_RGB2BGR))
+        result.photos.append(PhotoResult(photo, image.shape[:2], [],
+                                         result.out / f"{photo.stem}.png"))
     return result
 
 

@@ -1,6 +1,6 @@
 """How validation and class statistics scale: time and peak memory on N synthetic pairs.
 
-    python -m facelib.data.scale_check N OUT [--size 512] [--workers W] [--shards S] [--clean]
+    python -m benchmarks.scale N OUT [--size 512] [--workers W] [--shards S] [--clean]
 
 writes N quick pairs (random shapes, S x S photo and mask of source ids, 4 per subject, one
 in five in val/) into OUT (resumable: finished pairs are kept), then runs each measured step
@@ -16,6 +16,8 @@ the end. The pairs are not faces: they exercise file reading and decoding, not a
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import resource
@@ -96,7 +98,11 @@ def make_pairs(n: int, out: Path, size: int = 512, workers: int | None = None) -
 
 
 def _run_step(step: str, root: Path, workers: int | None, shard_size: int) -> dict:
-    """Run one step in this process; seconds and peak memory (MB) of it and its children."""
+    """Run one step in this process; seconds and peak memory (MB) of it and its children.
+
+    The step's modules are imported here, lazily: each step runs in a process of its own, so
+    its peak memory counts only what that step loads.
+    """
     start = time.perf_counter()
     if step == "validate":
         from facelib.data.validate import validate_dataset
@@ -111,9 +117,6 @@ def _run_step(step: str, root: Path, workers: int | None, shard_size: int) -> di
                                    progress=False)
         detail = {"rows": len(table)}
     else:
-        import contextlib
-        import io
-
         from facelib.data.shards import write_shards
 
         target = root.with_name(root.name + f"-shards{shard_size}")
@@ -132,7 +135,7 @@ def _run_step(step: str, root: Path, workers: int | None, shard_size: int) -> di
 
 def measure(step: str, root: Path, workers: int | None, shard_size: int = 256) -> dict:
     """Run `step` in a fresh Python process and return what it measured."""
-    command = [sys.executable, "-m", "facelib.data.scale_check", "--step", step,
+    command = [sys.executable, "-m", "benchmarks.scale", "--step", step,
                "--shards", str(shard_size), "0", str(root)]
     if workers:
         command += ["--workers", str(workers)]
@@ -143,7 +146,7 @@ def measure(step: str, root: Path, workers: int | None, shard_size: int = 256) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m facelib.data.scale_check",
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.scale",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("n", type=int, help="number of pairs")
     parser.add_argument("out", help="folder for the pairs (e.g. under /tmp)")
