@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
-from data_fixtures import write_pair
+from fixtures.folders import write_pair
 
 from facelib.core.params import ParamsError, load_defaults, load_params
 from facelib.core.scheme import ClassScheme

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
-from data_fixtures import striped_mask, write_file
+from fixtures.folders import striped_mask, write_file
 from PIL import Image
 
 from facelib.core.params import load_defaults
