@@ -137,3 +137,11 @@ def test_the_largest_jitter_stays_inside_the_context():
             corners.append((t[0] * x + t[1] * y + t[2], t[3] * x + t[4] * y + t[5]))
     corners = np.array(corners)
     assert corners.min() >= 0 and corners.max() <= side - 1
+
+
+def test_coarse_views_are_the_whole_photo_then_overlapping_tiles():
+    assert crops.coarse_views(600, 900, 1) == [(0, -150, 900, 750)]
+    views = crops.coarse_views(600, 900, 2)
+    assert views[1:] == [(0, -150, 600, 450), (300, -150, 900, 450), (0, 150, 600, 750),
+                         (300, 150, 900, 750)]
+    assert len(crops.coarse_views(30, 30, 3)) == 1 + 4 + 9

@@ -247,3 +247,13 @@ def test_skin_alone_is_no_face(tmp_path):
     settings = crops.CropSettings(enabled=True, margin=0.25, size=SIZE)
     parsed = localise.segment_photos(colour_model(), [image], settings)[0]
     assert parsed.faces == [] and not parsed.labels.any()
+
+
+def test_duplicates_and_parts_of_a_face_are_dropped():
+    face = localise.Face((100, 100, 200, 220), 0.9, (0, 0, 1, 1))
+    part = localise.Face((120, 150, 180, 230), 0.99, (0, 0, 1, 1))       # 75% inside
+    twin = localise.Face((105, 100, 205, 220), 0.95, (0, 0, 1, 1))       # IoU 0.9
+    other = localise.Face((10, 300, 60, 360), 0.6, (0, 0, 1, 1))
+    assert localise.distinct([part, twin, face, other]) == [twin, other]
+    assert localise.fewer([(0, (0, 0, 10, 10)), (0, (1, 0, 10, 10)), (1, (1, 0, 10, 10))]) == [
+        (0, (0, 0, 10, 10)), (1, (1, 0, 10, 10))]
