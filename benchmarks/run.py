@@ -44,13 +44,21 @@ def run_measurements(settings: Settings, progress: bool) -> dict:
     results["training"] = measure_training(train_pairs, settings)
     results["inference"] = measure_inference(eval_pairs, settings)
     results["peer"], results["peer_setup"] = measure_peer(settings)
-    for part in ("loader", "precision", "training", "inference", "peer_setup"):
-        results[part]["cpu"] = machine["cpu_tag"]  # beside every figure, in the JSON too
+    label_cpu(results, machine["cpu_tag"])
     results["checks"] = checks(results)
     results["machine"]["load_average_end"] = round(os.getloadavg()[0], 2)
     results["elapsed_s"] = time.perf_counter() - started
     log("done")
     return results
+
+
+def label_cpu(results: dict, tag: str) -> None:
+    """The CPU beside every figure in the JSON too: in each part, and in each model's row."""
+    for part in ("loader", "precision", "peer_setup"):
+        results[part]["cpu"] = tag
+    for part in ("training", "inference", "peer"):
+        for row in results[part].values():
+            row["cpu"] = tag
 
 
 def run_bench(quick: bool = False) -> dict:

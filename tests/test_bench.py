@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 from fixtures.folders import striped_mask, write_pair
 
-from benchmarks import common, loader, peer, precision, report, training
+from benchmarks import common, loader, peer, precision, report, run, training
 from benchmarks.dataset import upscale_dataset
 from benchmarks.peer_facelib import conv_macs
 from facelib.app import cli
@@ -358,6 +358,7 @@ def fake_results() -> dict:
                        "load_average": [1.0, 2.0]},
         "elapsed_s": 100.0,
     }
+    run.label_cpu(results, tag)
     results["checks"] = report.checks(results)
     return results
 
@@ -379,9 +380,16 @@ def test_the_table_shows_every_part_and_the_cpu_beside_each():
         assert line.endswith("[AMD EPYC 9B14, 2 cores, AVX2 AVX-512 BF16 no AMX]"), line
 
 
-def test_bench_prints_one_json_object_on_stdout(monkeypatch, capsys):
-    from benchmarks import run
+def test_every_model_row_and_part_names_the_cpu():
+    results = fake_results()
+    tag = results["machine"]["cpu_tag"]
+    rows = [*results["training"].values(), *results["inference"].values(),
+            *results["peer"].values()]
+    assert all(row["cpu"] == tag for row in rows)
+    assert all(results[part]["cpu"] == tag for part in ("loader", "precision", "peer_setup"))
 
+
+def test_bench_prints_one_json_object_on_stdout(monkeypatch, capsys):
     def measurements(settings, progress):
         print("library chatter")  # must not reach stdout
         assert settings == common.QUICK

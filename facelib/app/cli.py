@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "(and the PyTorch peer's, where installed)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quick", action="store_true",
-                   help="smaller and faster (about 3 minutes on an idle 2-core CPU)")
+                   help="smaller and faster: fewer pairs, steps and repeats")
 
     p = sub.add_parser("convert", help="convert a public dataset to the reference layout")
     p.add_argument("format", choices=["celebamask-hq", "lapa", "fasseg"])
