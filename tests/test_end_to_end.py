@@ -73,7 +73,10 @@ def test_run_writes_metrics_and_comparison(quick_run):
         assert list(saved.index) == list(saved.columns) == metrics["classes"]
         np.testing.assert_array_equal(saved.to_numpy(), confusion)
         expected = confusion_metrics(confusion, SCHEME.names)
-        for key in ("per_class", "mean", "mean_foreground"):
+        for name_ in SCHEME.names:
+            assert metrics["per_class"][name_] == pytest.approx(
+                expected["per_class"][name_], abs=1e-12), name_
+        for key in ("mean", "mean_foreground"):
             assert metrics[key] == pytest.approx(expected[key], abs=1e-12), key
         # ... and some pixels of the test split are right.
         assert metrics["mean"]["iou"] > 0

@@ -247,7 +247,9 @@ def test_data_analysis_reads_shards_as_it_reads_their_folder(tmp_path):
     executed = tmp_path / "01_data_analysis.ipynb"
     papermill.execute_notebook(
         str(ROOT / "notebooks/01_data_analysis.ipynb"), str(executed), kernel_name="python3",
-        parameters={"data": sharded["data"]}, progress_bar=False)
+        parameters={"profile": str(QUICK), "overrides": {
+            "data.source": "shards", "data.root": str(shards), "data.image_size": SIZE}},
+        progress_bar=False)
     printed = "".join(output.get("text", "") for cell in nbformat.read(executed, 4).cells
                       for output in cell.get("outputs", []))
     assert report in printed and f"{len(pairs)} pairs, 8 subjects" in printed
