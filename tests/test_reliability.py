@@ -77,7 +77,7 @@ def test_finished_run_with_other_params_needs_force(tmp_path, facelib_cmd):
             "--set", f"output_dir={tmp_path}"]
     facelib_cmd(*base)
     again = facelib_cmd(*base)
-    assert "reusing it" in again.out
+    assert "pspnet_resnet50: reused (finished with the same params)" in again.out
     changed = facelib_cmd(*base, "--set", "train.learning_rate=0.01", check=False)
     assert changed.code == 2
     assert "--force" in changed.err and "Traceback" not in changed.err

@@ -113,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"facelib {args.command}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"facelib {args.command}: interrupted", file=sys.stderr)
+        hint = ("; run the same command again to resume from the last finished epoch"
+                if args.command == "train" else "")
+        print(f"facelib {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
 
 
