@@ -3,7 +3,7 @@ discovery, validation, the tf.data pipeline and shards; colour-coded masks stay 
 
 import numpy as np
 import pytest
-from data_fixtures import random_image, striped_mask, write_file, write_pair
+from fixtures.folders import random_image, striped_mask, write_file, write_pair
 from PIL import Image
 
 from facelib.app.cli import main

@@ -7,7 +7,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from data_fixtures import make_dataset_folder
+from fixtures.folders import make_dataset_folder
 
 from facelib.core.errors import UsageError
 from facelib.core.provenance import (

@@ -3,7 +3,8 @@
 A run lives in `<output_dir>/runs/<model name>/`: `model.keras` (best val IoU),
 `history.csv` (one row per epoch, `epoch` from 0), `params.yaml` (the params it trained
 with), `split.csv` (every pair's split), `skipped.txt` (pairs left out, if any),
-`metrics.json` and `confusion.csv` (test split) and `test_predictions/STEM.png`.
+`metrics.json` and `confusion.csv` (test split), `provenance.json` (what made it) and
+`test_predictions/STEM.png`.
 """
 
 from __future__ import annotations

@@ -497,24 +497,12 @@ def finish_photo(image: np.ndarray, pose: Pose, rng: np.random.Generator) -> np.
 def draw_sample(look: Look, pose: Pose, rng: np.random.Generator):
     """One photo (BGR uint8), its label map (uint8 source ids) and the labels painted."""
     canvas = Canvas(draw_background(rng, pose.width, pose.height), look, pose)
-    draw_hair_back(canvas, rng)
-    draw_neck(canvas)
-    draw_clothes(canvas)
-    draw_ears(canvas)
-    draw_face(canvas)
-    draw_nose(canvas)
-    for side in (1, -1):
-        draw_eye(canvas, side)
-        draw_eyebrow(canvas, side)
-    draw_mouth(canvas)
-    draw_hair_front(canvas, rng)
-    draw_glasses(canvas)
-    draw_covering(canvas, rng)
+    draw_person(canvas, rng)
     return finish_photo(canvas.image, pose, rng), canvas.mask, canvas.labels
 
 
 def draw_person(canvas: Canvas, rng: np.random.Generator) -> None:
-    """Every part of the canvas's person, in the order of `draw_sample`."""
+    """Every part of the canvas's person, back to front."""
     draw_hair_back(canvas, rng)
     draw_neck(canvas)
     draw_clothes(canvas)
