@@ -19,7 +19,8 @@ from facelib.core.scheme import ClassScheme, overlay
 from facelib.data.discover import load_image, load_label_map
 from facelib.data.fingerprint import data_fingerprint
 from facelib.data.sources import FolderSource
-from facelib.engine.predict import predict_image, run_palette
+from facelib.engine.localise import Face
+from facelib.engine.predict import draw_boxes, predict_image, run_palette
 from facelib.models import load_model
 from facelib.models.metrics import confusion_matrix, confusion_metrics
 
@@ -151,17 +152,20 @@ def test_predict_writes_full_size_maps_for_large_and_grayscale_photos(quick_run,
     portrait = tmp_path / "gray portrait.png"
     cv2.imwrite(str(portrait), cv2.cvtColor(cv2.resize(photo, (300, 420)), cv2.COLOR_BGR2GRAY))
     predicted = tmp_path / "predicted"
-    facelib_cmd("predict", run, landscape, portrait, "--out", predicted)
+    done = facelib_cmd("predict", run, landscape, portrait, "--out", predicted, "--json")
+    found = {Path(line["path"]).stem: line for line in map(json.loads, done.out.splitlines())}
     # The files hold the library's label maps at the photos' own sizes (a grey photo read
-    # as three equal channels), and the overlay is drawn from the label map.
+    # as three equal channels), and the overlay is drawn from the label map and the boxes.
     model, palette = load_model(run / "model.keras"), run_palette(run / "model.keras")
     for name, shape in (("big landscape", (1800, 3000)), ("gray portrait", (420, 300))):
         labels = cv2.imread(str(predicted / f"{name}.png"), cv2.IMREAD_UNCHANGED)
         image = load_image(next(tmp_path.glob(f"{name}.*")))
         assert labels.shape == image.shape[:2] == shape and labels.max() < SCHEME.n_classes
+        assert found[name]["size"] == list(shape)
         np.testing.assert_array_equal(labels, predict_image(model, image))
         shown = cv2.imread(str(predicted / f"{name}_overlay.png"))[..., ::-1]
-        np.testing.assert_array_equal(shown, overlay(image, labels, palette))
+        faces = [Face(tuple(f["box"]), f["score"], (0, 0, 1, 1)) for f in found[name]["faces"]]
+        np.testing.assert_array_equal(shown, draw_boxes(overlay(image, labels, palette), faces))
 
 
 def test_predict_reports_bad_photos_and_goes_on(quick_run, tmp_path, facelib_cmd):
