@@ -80,8 +80,8 @@ def test_run_writes_metrics_and_comparison(quick_run):
         for key in ("mean", "mean_foreground"):
             assert metrics[key] == pytest.approx(expected[key], abs=1e-12), key
         assert list(metrics["per_class"]) == list(expected["per_class"])
-        for name, scores in expected["per_class"].items():
-            assert metrics["per_class"][name] == pytest.approx(scores, abs=1e-12), name
+        for class_name, scores in expected["per_class"].items():
+            assert metrics["per_class"][class_name] == pytest.approx(scores, abs=1e-12)
         # ... and some pixels of the test split are right.
         assert metrics["mean"]["iou"] > 0
         history = pd.read_csv(out / "runs" / name / "history.csv")
