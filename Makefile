@@ -1,11 +1,13 @@
-# facelib: `make run` runs the main job on the synthetic default, `make test` runs every check.
+# facelib: `make run` runs the main job on the synthetic default, `make test` runs every check,
+# `make test-fast` the quick ones.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+EXTRAS_STAMP := $(VENV)/.installed-extras
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install run test lint notebooks bench clean
+.PHONY: install lab run test test-fast lint notebooks bench clean
 
 install: $(STAMP)
 
@@ -15,7 +17,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	$(BIN)/python -m facelib.app.kernel >/dev/null
 	touch $(STAMP)
+
+# The optional extras: lab (JupyterLab; jupytext's Lab extension comes with jupytext) and
+# tensorboard (to view the logs of `train.tensorboard: true`).
+$(EXTRAS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,lab,tensorboard]"
+	touch $(EXTRAS_STAMP)
+
+# JupyterLab on the notebooks, with the `facelib` kernel of .venv (registered by install).
+lab: $(EXTRAS_STAMP)
+	$(BIN)/jupyter lab notebooks/
 
 # Also copies the comparison chart and the predictions to docs/figures/, which the README shows.
 run: install
@@ -26,8 +39,14 @@ run: install
 lint: install
 	$(BIN)/ruff check facelib benchmarks tests notebooks
 
-test: install lint
+# With the extras, so that the `make lab` and TensorBoard tests run rather than skip.
+test: install $(EXTRAS_STAMP) lint
 	$(BIN)/python -m pytest -v
+
+# A developer's check in a few minutes: lint and tests/ without the tests marked slow (training)
+# or notebook (papermill, `facelib run`); nbval's notebooks are left to `make test`.
+test-fast: install lint
+	$(BIN)/python -m pytest tests -m "not slow and not notebook"
 
 # Re-executes the committed notebooks on the quick profile (after an intended change to what they show).
 notebooks: install

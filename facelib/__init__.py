@@ -5,14 +5,21 @@ heavy parts (TensorFlow, models) are imported only when first used.
 """
 
 from facelib._env import check_keras, configure_environment
+from facelib._quiet import quiet_tensorflow_startup
 
 configure_environment()
 check_keras()
+quiet_tensorflow_startup()
 
 __version__ = "0.1.0"
 
-# Public API name -> module that defines it; imported on first access.
+# Public API name -> module that defines it; imported on first access (deliberately lazy, so
+# that `import facelib` can set the environment before TensorFlow loads).
 _API = {
+    "FacelibError": "facelib.core.errors",
+    "UsageError": "facelib.core.errors",
+    "Run": "facelib.core.runs",
+    "data_source": "facelib.data.sources",
     "load_params": "facelib.core.params",
     "ParamsError": "facelib.core.params",
     "ClassScheme": "facelib.core.scheme",

@@ -9,9 +9,9 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3 (ipykernel)
+#     display_name: Python (facelib)
 #     language: python
-#     name: python3
+#     name: facelib
 # ---
 
 # %% [markdown]
@@ -27,36 +27,25 @@
 # `papermill notebooks/01_data_analysis.ipynb out.ipynb -f params/demo.yaml`.
 
 # %% tags=["parameters"]
-# The quick profile (params/quick.yaml); papermill replaces any of these sections.
-profile = "quick"
-seed = 1996
-output_dir = None
-data = {
-    "synthetic": {"train": 48, "val": 16, "seed": 7, "cache_dir": "cache/synthetic"},
-    "image_size": 64,
-    "cache": True,
-}
-models = [
-    {"architecture": "pspnet", "backbone": "resnet50"},
-    {"architecture": "deeplabv3plus", "backbone": "efficientnetb0"},
-]
-model = {}
-train = {"epochs": 2, "batch_size": 8, "optimizer": "adam", "learning_rate": 0.001}
-eval = {"batch_size": 8, "example_count": 3}
+# The params file (relative to the project folder, or absolute) and overrides of its keys,
+# as `--set KEY=VALUE` gives them, e.g. {"train.epochs": 4}. `facelib run` passes these.
+profile = "params/quick.yaml"
+overrides = {}
 
 # %%
 import facelib
-from facelib.reports import charts
+from facelib.core.params import resolve_path
+from facelib.core.scheme import ClassScheme
 from facelib.data.discover import split_pairs, split_summary, subjects_overlap
-from facelib.data.sources import class_shares, data_report, dataset_root, load_pairs, sample_pairs
-from facelib.core.scheme import SOURCE_NAMES, ClassScheme
+from facelib.data.sources import data_source
+from facelib.reports import charts
+from facelib.reports.analysis import class_table, folder_counts
 from facelib.reports.viz import show_samples
 
-params = facelib.load_params(profile=profile, seed=seed, output_dir=output_dir, data=data,
-                             models=models, model=model, train=train, eval=eval)
+params = facelib.load_params(resolve_path(profile), overrides)
 scheme = ClassScheme.from_params(params["data"]["classes"])
-root = dataset_root(params, progress=False)
-pairs = load_pairs(params, root)
+source = data_source(params, progress=False)
+pairs = source.pairs()
 
 # %% [markdown]
 # ## The class scheme
@@ -66,18 +55,7 @@ pairs = load_pairs(params, root)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-import pandas as pd
-
-classes = pd.DataFrame(
-    {
-        "class": scheme.names,
-        "source ids": [
-            ", ".join(f"{i} {SOURCE_NAMES[i]}" for i in ids) for ids in scheme.source_ids
-        ],
-        "colour": [str(c) for c in scheme.colors],
-    }
-).rename_axis("training id")
-print(classes.to_string())
+print(class_table(scheme).to_string())
 
 # %% [markdown]
 # ## Files
@@ -85,11 +63,10 @@ print(classes.to_string())
 
 # %%
 # NBVAL_CHECK_OUTPUT
-report = data_report(params, root, scheme, progress=False)
+report = source.report(scheme, progress=False)
 print(report.summary())
-sizes = pd.DataFrame([{"folder": p.folder, "subject": p.subject} for p in pairs])
-print(f"{len(pairs)} pairs, {sizes['subject'].nunique()} subjects")
-print(sizes.groupby("folder").agg(pairs=("subject", "size"), subjects=("subject", "nunique")))
+print(f"{len(pairs)} pairs, {len({p.subject for p in pairs})} subjects")
+print(folder_counts(pairs))
 
 # %% [markdown]
 # ## Splits
@@ -108,7 +85,7 @@ print(split_summary(splits).to_string())
 # Per photo, the share of pixels of every class (read one mask at a time).
 
 # %%
-fractions = class_shares(params, pairs, scheme, progress=False)
+fractions = source.class_shares(pairs, scheme, progress=False)
 orientation = (fractions["width"] > fractions["height"]).map({True: "landscape", False: "portrait"})
 print(orientation.value_counts().to_string())
 
@@ -130,4 +107,5 @@ charts.plot_cooccurrence(fractions, scheme.names)
 # Photos with their labels drawn over them.
 
 # %%
-show_samples(sample_pairs(params, pairs, n=8, seed=seed), scheme, n=8, cols=4, seed=seed)
+seed = params["seed"]
+show_samples(source.picture_samples(pairs, n=8, seed=seed), scheme, n=8, cols=4, seed=seed)

@@ -9,9 +9,9 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3 (ipykernel)
+#     display_name: Python (facelib)
 #     language: python
-#     name: python3
+#     name: facelib
 # ---
 
 # %% [markdown]
@@ -23,38 +23,27 @@
 # `facelib train PARAMS.yaml` does the same training without the notebook.
 
 # %% tags=["parameters"]
-# The quick profile (params/quick.yaml); papermill replaces any of these sections.
-profile = "quick"
-seed = 1996
-output_dir = None
-data = {
-    "synthetic": {"train": 48, "val": 16, "seed": 7, "cache_dir": "cache/synthetic"},
-    "image_size": 64,
-    "cache": True,
-}
-models = [
-    {"architecture": "pspnet", "backbone": "resnet50"},
-    {"architecture": "deeplabv3plus", "backbone": "efficientnetb0"},
-]
-model = {}
-train = {"epochs": 2, "batch_size": 8, "optimizer": "adam", "learning_rate": 0.001}
-eval = {"batch_size": 8, "example_count": 3}
-# The model trained by this notebook, and whether a finished run may be replaced.
-architecture = "pspnet"
-backbone = "resnet50"
+# The params file (relative to the project folder, or absolute) and overrides of its keys,
+# as `--set KEY=VALUE` gives them, e.g. {"train.epochs": 4}. `facelib run` passes these.
+profile = "params/quick.yaml"
+overrides = {}
+# The entry of the profile's `models` this notebook trains (by name), and whether a
+# finished run of other params may be replaced.
+run_name = "pspnet_resnet50"
 force = False
 
 # %%
 import pandas as pd
 
 import facelib
-from facelib.reports import charts
-from facelib.models.metrics import metrics_table
+from facelib.core.params import resolve_path
 from facelib.core.scheme import ClassScheme
+from facelib.engine.training import select_models
+from facelib.models.metrics import metrics_table
+from facelib.reports import charts
 
-params = facelib.load_params(profile=profile, seed=seed, output_dir=output_dir, data=data,
-                             models=models, model=model, train=train, eval=eval)
-spec = {"architecture": architecture, "backbone": backbone}
+params = facelib.load_params(resolve_path(profile), overrides)
+[spec] = select_models(params, run_name)
 scheme = ClassScheme.from_params(params["data"]["classes"])
 
 # %% [markdown]
@@ -81,13 +70,16 @@ print("logged:", ", ".join(history.columns))
 # ## Test scores
 # Over the whole test split at each photo's own size (from shards, at the shard size:
 # `evaluated_at` in metrics.json), per class and as two means: over all classes (as the
-# reference reported) and without background (as face-parsing papers do).
+# reference reported) and without background (as face-parsing papers do), and the overall
+# pixel accuracy (as FASSEG papers report).
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(f"{run.metrics['n_images']} test images, model input {run.metrics['image_size']} px")
 
 # %%
+print(f"pixel accuracy {run.metrics['pixel_accuracy']:.3f} (right pixels over all; "
+      "a class's pixel accuracy is its recall)")
 metrics_table(run.metrics).round(3)
 
 # %%

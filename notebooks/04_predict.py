@@ -9,9 +9,9 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3 (ipykernel)
+#     display_name: Python (facelib)
 #     language: python
-#     name: python3
+#     name: facelib
 # ---
 
 # %% [markdown]
@@ -22,25 +22,13 @@
 # `facelib predict outputs/demo/runs/pspnet_resnet50 photos/ --out predictions/`.
 
 # %% tags=["parameters"]
-# The quick profile (params/quick.yaml); papermill replaces any of these sections.
-profile = "quick"
-seed = 1996
-output_dir = None
-data = {
-    "synthetic": {"train": 48, "val": 16, "seed": 7, "cache_dir": "cache/synthetic"},
-    "image_size": 64,
-    "cache": True,
-}
-models = [
-    {"architecture": "pspnet", "backbone": "resnet50"},
-    {"architecture": "deeplabv3plus", "backbone": "efficientnetb0"},
-]
-model = {}
-train = {"epochs": 2, "batch_size": 8, "optimizer": "adam", "learning_rate": 0.001}
-eval = {"batch_size": 8, "example_count": 3}
-# A model file or run folder (None: the profile's run with the best mean IoU), and a folder
-# of photos (None: the first test photos of the profile's dataset; from shards, their
-# photos at the shard size, written to example_photos/ in the output folder).
+# The params file (relative to the project folder, or absolute) and overrides of its keys,
+# as `--set KEY=VALUE` gives them, e.g. {"train.epochs": 4}. `facelib run` passes these.
+profile = "params/quick.yaml"
+overrides = {}
+# A model file or run folder (None: the profile's finished run with the best mean IoU), and
+# a folder of photos (None: the first test photos of the profile's dataset; from shards,
+# their photos at the shard size, written to example_photos/ in the output folder).
 model_path = None
 photos_dir = None
 
@@ -48,27 +36,26 @@ photos_dir = None
 from pathlib import Path
 
 import facelib
-from facelib.reports import compare
-from facelib.reports.examples import example_photos
 from facelib.core.params import output_dir as profile_output_dir
+from facelib.core.params import resolve_path
+from facelib.core.runs import best_run, finished_runs
 from facelib.engine.predict import expand_inputs, predict_files
+from facelib.reports.examples import example_photos
 from facelib.reports.viz import show_overlays
 
-params = facelib.load_params(profile=profile, seed=seed, output_dir=output_dir, data=data,
-                             models=models, model=model, train=train, eval=eval)
-if model_path is None:
-    facelib.train(params)  # finished runs are reused, missing ones trained
-    model_path = max(finished_runs(params), key=lambda run: run.metrics["mean"]["iou"]).folder
+params = facelib.load_params(resolve_path(profile), overrides)
+model_path = Path(model_path) if model_path else best_run(finished_runs(params)).folder
 if photos_dir is None:
-    run_folder = Path(model_path) if Path(model_path).is_dir() else Path(model_path).parent
-    photos = example_photos(run_folder, 4, profile_output_dir(params) / "example_photos")
+    run_folder = model_path if model_path.is_dir() else model_path.parent
+    photos = example_photos(params, run_folder, 4, profile_output_dir(params) / "example_photos")
 else:
     photos = [str(p) for p in expand_inputs([photos_dir])]
 predictions_dir = profile_output_dir(params) / "predictions"
-print(f"model: {Path(model_path).name}, {len(photos)} photos")
+print(f"model: {model_path.name}, {len(photos)} photos")
 
 # %%
-status = predict_files(str(model_path), photos, str(predictions_dir))
+result = predict_files(str(model_path), photos, str(predictions_dir))
+print(result.summary())
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -1,4 +1,39 @@
-"""`import facelib` selects tf-keras for segmentation-models; it must run before any test
-module imports TensorFlow, or `tf.keras` mixes Keras 3 into the models."""
+"""Shared test set-up.
 
-import facelib  # noqa: F401
+`import facelib` selects tf-keras for segmentation-models; it must run before any test
+module imports TensorFlow, or `tf.keras` mixes Keras 3 into the models.
+
+The two ways tests run the command line, both returning a `CliResult`:
+- `cli(*args)`: `facelib.app.cli.main(args)` in this process, its output captured;
+- `facelib_cmd(*args, check=True, ...)`: the installed `facelib` command in a process of its
+  own, from the repository root (for what needs a fresh TensorFlow, signals or a clean
+  `sys.modules`).
+"""
+
+from __future__ import annotations
+
+import pytest
+from fixtures.cli import CliResult, run_facelib
+
+import facelib  # noqa: F401  (before TensorFlow: see above)
+from facelib.app.cli import main
+
+
+@pytest.fixture(scope="session")
+def facelib_cmd():
+    """`run_facelib`: the installed command in a subprocess (any fixture scope may use it)."""
+    return run_facelib
+
+
+@pytest.fixture
+def cli(capsys):
+    """`facelib ARGS` through `facelib.app.cli.main` in this process: its exit code and what
+    it printed (output printed before the call is dropped)."""
+
+    def run(*args) -> CliResult:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run

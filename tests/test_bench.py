@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
-from data_fixtures import striped_mask, write_pair
+from fixtures.folders import striped_mask, write_pair
 
 from benchmarks import common, loader, peer, precision, report, run, training
 from benchmarks.dataset import upscale_dataset

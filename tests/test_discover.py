@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data_fixtures import make_dataset_folder, random_image, striped_mask, write_file, write_pair
+from fixtures.folders import make_dataset_folder, random_image, striped_mask, write_file, write_pair
 
 from facelib.data.discover import (
     DatasetError,

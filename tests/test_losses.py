@@ -51,6 +51,38 @@ def test_class_weights_weight_dice_jaccard_and_focal(batch):
     assert loss_value(["focal"], batch, zero) == 0
 
 
+def test_perfect_predictions_have_the_least_loss(batch):
+    """Dice, jaccard and focal are 0 for the one-hot truth; cross-entropy is what sm's
+    clipping to [eps, 1 - eps] leaves: -ln(1 - eps) / C (sm averages over the channels)."""
+    labels, _ = batch
+    eps = tf.keras.backend.epsilon()
+    least = {"dice": 0.0, "jaccard": 0.0, "focal": 0.0, "cce": -np.log1p(-eps) / N_CLASSES}
+    for term, value in least.items():
+        assert loss_value([term], (labels, labels)) == pytest.approx(value, abs=1e-7), term
+    assert loss_value(ALL_TERMS, (labels, labels)) == pytest.approx(sum(least.values()),
+                                                                    abs=1e-6)
+
+
+def test_uniform_predictions_lose_what_the_class_counts_say(batch):
+    """With p = 1/C everywhere and n_k pixels of class k among N: TP_k = n_k / C, so
+    dice_k = 2 TP / (n_k + N / C) and IoU_k = TP / (n_k + N / C - TP) (sm's smooth 1e-5
+    added above and below); cross-entropy is ln C / C and focal 0.25 (1 - 1/C)^2 ln C / C,
+    averaged over pixels and channels."""
+    labels, _ = batch
+    uniform = tf.fill(labels.shape, 1 / N_CLASSES)
+    counts = labels.numpy().reshape(-1, N_CLASSES).sum(axis=0)
+    total, smooth = counts.sum(), 1e-5
+    tp = counts / N_CLASSES
+    expected = {
+        "dice": 1 - np.mean((2 * tp + smooth) / (counts + total / N_CLASSES + smooth)),
+        "jaccard": 1 - np.mean((tp + smooth) / (counts + total / N_CLASSES - tp + smooth)),
+        "cce": np.log(N_CLASSES) / N_CLASSES,
+        "focal": 0.25 * (1 - 1 / N_CLASSES) ** 2 * np.log(N_CLASSES) / N_CLASSES,
+    }
+    for term, value in expected.items():
+        assert loss_value([term], (labels, uniform)) == pytest.approx(value, rel=1e-5), term
+
+
 def test_class_weights_of_the_wrong_length_are_refused():
     with pytest.raises(ValueError, match="expected 8 numbers"):
         build_loss({"loss": ["dice"], "class_weights": [1, 2]}, N_CLASSES)
@@ -63,4 +95,5 @@ def test_metrics_are_logged_under_sm_names_and_threshold_at_half(batch):
     confident = 0.6 * labels + 0.4 / N_CLASSES  # right class 0.65, others 0.05
     for metric in metrics:
         assert float(metric(labels, confident)) == pytest.approx(1, abs=1e-4)
-        assert float(metric(labels, 1 - confident)) < 0.05
+        # 1 - confident: 0.35 on the right class, 0.95 elsewhere: all wrong at threshold 0.5.
+        assert float(metric(labels, 1 - confident)) == pytest.approx(0, abs=1e-4)

@@ -43,10 +43,8 @@ def test_perfect_prediction_scores_one():
     assert metrics["classes"] == NAMES
 
 
-def test_score_names_an_unreadable_prediction_in_one_line(tmp_path, capsys):
+def test_score_names_an_unreadable_prediction_in_one_line(tmp_path, cli):
     import cv2
-
-    from facelib.app.cli import main
 
     truth, predicted = tmp_path / "truth", tmp_path / "predicted"
     truth.mkdir(), predicted.mkdir()
@@ -56,6 +54,51 @@ def test_score_names_an_unreadable_prediction_in_one_line(tmp_path, capsys):
         cv2.imwrite(str(truth / f"{stem}.png"), mask)
     cv2.imwrite(str(predicted / "a.png"), mask)
     (predicted / "b.png").write_bytes(b"not a png")
-    assert main(["score", str(truth), str(predicted)]) == 2
-    err = capsys.readouterr().err
-    assert err.strip() == f"facelib score: {predicted / 'b.png'}: not a readable image"
+    done = cli("score", truth, predicted)
+    assert (done.code, done.out) == (2, "")
+    assert done.err == f"facelib score: {predicted / 'b.png'}: not a readable image\n"
+
+
+
+def test_pixel_accuracy_from_a_known_confusion_matrix():
+    # rows: true class, columns: predicted; 100 pixels, 20 + 30 + 25 on the diagonal.
+    confusion = np.array([[20, 5, 0], [10, 30, 0], [5, 5, 25]])
+    metrics = confusion_metrics(confusion, ["background", "a", "b"])
+    assert metrics["pixel_accuracy"] == pytest.approx(75 / 100)
+    # A class's pixel accuracy is its recall: right pixels over the class's true pixels.
+    recalls = [metrics["per_class"][n]["recall"] for n in ("background", "a", "b")]
+    assert recalls == pytest.approx([20 / 25, 30 / 40, 25 / 35])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_pixel_accuracy_equals_scikit_learn(seed):
+    from sklearn.metrics import accuracy_score
+
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 6, size=(3, 50, 40))
+    prediction = np.where(rng.random(truth.shape) < 0.7, truth, rng.integers(0, 6, truth.shape))
+    metrics = confusion_metrics(confusion_matrix(truth, prediction, 6), NAMES[:6])
+    assert metrics["pixel_accuracy"] == pytest.approx(
+        accuracy_score(truth.ravel(), prediction.ravel()), abs=1e-12)
+
+
+def test_score_prints_pixel_accuracy(tmp_path, capsys):
+    import json
+
+    import cv2
+
+    from facelib.app.cli import main
+
+    truth, predicted = tmp_path / "truth", tmp_path / "predicted"
+    truth.mkdir(), predicted.mkdir()
+    mask = np.zeros((10, 10), np.uint8)
+    mask[:5] = 1  # source id 1 = skin = training id 1 in the default scheme
+    guess = np.ones((10, 10), np.uint8)  # half right
+    cv2.imwrite(str(truth / "a.png"), mask)
+    cv2.imwrite(str(predicted / "a.png"), guess)
+    assert main(["score", str(truth), str(predicted), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["pixel_accuracy"] == pytest.approx(0.5)
+    assert result["per_class"]["skin"]["recall"] == pytest.approx(1.0)
+    assert main(["score", str(truth), str(predicted)]) == 0
+    assert "pixel accuracy 0.5000" in capsys.readouterr().out

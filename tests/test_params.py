@@ -1,4 +1,6 @@
-import time
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,7 +55,7 @@ def test_parse_overrides_reads_yaml_values():
          "a model may set only image_size"),
         ("models: [{architecture: unet, backbone: resnet18, model: {deeplab_filters: -1}}]",
          "models[0]: model.deeplab_filters = -1"),
-        ("models: [{architecture: unet, backbone: resnet18, epochs: 3}]", "optionally data"),
+        ("models: [{architecture: unet, backbone: resnet18, epochs: 3}]", "optionally name, data"),
         ("model: {unet_decoder_filters: [64, 32]}", "model.unet_decoder_filters = [64, 32]"),
         ("model: {deeplab_atrous_rates: [6, 0]}", "model.deeplab_atrous_rates = [6, 0]"),
         ("model: {deeplab_filters: 0}", "model.deeplab_filters = 0"),
@@ -88,19 +90,49 @@ def test_class_weights_must_match_classes():
         load_params(ROOT / "params/quick.yaml", ["train.class_weights=[1, 2]"])
 
 
-def test_check_is_fast_and_needs_no_tensorflow(tmp_path):
-    import subprocess
-    import sys
+# Runs `facelib ARGS` as `main(ARGS)` in a fresh Python, then writes the top-level packages
+# of the modules it loaded to the file named first: what the command imported.
+LOADED_MODULES = """
+import json, sys
+from pathlib import Path
+from facelib.app.cli import main
+try:
+    code = main(sys.argv[2:])
+except SystemExit as stop:  # --help
+    code = stop.code
+Path(sys.argv[1]).write_text(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
+sys.exit(code)
+"""
+HEAVY = {"tensorflow", "keras", "tf_keras", "segmentation_models"}
 
+
+def loaded_by(tmp_path, *args) -> tuple[subprocess.CompletedProcess, set[str]]:
+    record = tmp_path / "modules.json"
+    done = subprocess.run([sys.executable, "-c", LOADED_MODULES, str(record), *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT)
+    return done, set(json.loads(record.read_text()))
+
+
+def test_check_needs_no_tensorflow(tmp_path):
     path = tmp_path / "typo.yaml"
     path.write_text("models: [{architecture: unet, backbone: efficientnetb9}]\n")
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "facelib.app.cli", "check", str(path)],
-                          capture_output=True, text=True, cwd=ROOT)
-    assert time.perf_counter() - start < 5
+    done, modules = loaded_by(tmp_path, "check", path)
     assert done.returncode == 2
-    assert "models[0].backbone = 'efficientnetb9'" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"facelib check: {path}: models[0].backbone = 'efficientnetb9'")
+    assert done.stderr.count("\n") == 1 and done.stdout == ""
+    assert modules & HEAVY == set()
+    assert "facelib" in modules and "yaml" in modules  # the record is of the command's process
+
+    done, modules = loaded_by(tmp_path, "check", ROOT / "params/quick.yaml")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == f"{ROOT / 'params/quick.yaml'}: ok (profile 'quick', 2 model(s))\n"
+    assert modules & HEAVY == set()
+
+
+def test_help_needs_no_tensorflow(tmp_path):
+    done, modules = loaded_by(tmp_path, "--help")
+    assert done.returncode == 0 and "check" in done.stdout
+    assert modules & HEAVY == set()
 
 
 def test_a_models_entry_overrides_params_for_that_model_only():
@@ -117,3 +149,34 @@ def test_a_models_entry_overrides_params_for_that_model_only():
     assert unet["model"]["pspnet_conv_filters"] == 512
     assert pspnet["train"]["reduce_lr"] == {**params["train"]["reduce_lr"], "patience": 1}
     assert unet == params
+
+
+def test_set_wins_over_a_models_entry_of_its_own():
+    demo = ROOT / "params/demo.yaml"
+    unet = {"architecture": "unet", "backbone": "efficientnetb0"}
+    assert params_for_model(load_params(demo), unet)["train"]["epochs"] == 12
+    params = load_params(demo, ["train.epochs=1", "data.image_size=64"])
+    for spec in params["models"]:
+        chosen = params_for_model(params, spec)
+        assert chosen["train"]["epochs"] == 1 and chosen["data"]["image_size"] == 64
+    assert params_for_model(params, params["models"][0])["train"]["optimizer"] == "adam"
+
+
+def test_models_entries_have_unique_names_that_name_their_runs():
+    from facelib.core.runs import run_dir
+
+    twins = [{"architecture": "unet", "backbone": "resnet18", "name": "unet_a"},
+             {"architecture": "unet", "backbone": "resnet18", "name": "unet_b"}]
+    params = load_params(overrides={"models": twins, "output_dir": "/tmp/x"})
+    assert [run_dir(params, spec).name for spec in params["models"]] == ["unet_a", "unet_b"]
+    with pytest.raises(ParamsError, match=r"models = \['unet_resnet18'\].*its own name"):
+        load_params(overrides={"models": [{k: v for k, v in t.items() if k != "name"}
+                                          for t in twins]})
+    with pytest.raises(ParamsError, match=r"models\[0\]\.name = 'a/b'"):
+        load_params(overrides={"models": [dict(twins[0], name="a/b")]})
+
+
+def test_overrides_take_dotted_keys_as_notebooks_pass_them():
+    dotted = load_params(ROOT / "params/quick.yaml", {"train.epochs": 3, "model.dropout": 0.1})
+    nested = load_params(ROOT / "params/quick.yaml", ["train.epochs=3", "model.dropout=0.1"])
+    assert dotted == nested and dotted["train"]["epochs"] == 3

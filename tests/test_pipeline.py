@@ -4,7 +4,7 @@ import copy
 
 import numpy as np
 import pytest
-from data_fixtures import make_dataset_folder, random_image, striped_mask, write_pair
+from fixtures.folders import make_dataset_folder, random_image, striped_mask, write_pair
 
 from facelib.core.params import load_defaults
 from facelib.core.scheme import ClassScheme

@@ -5,48 +5,41 @@ import math
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-import cv2
 import pandas as pd
 import pytest
 import yaml
+from fixtures.cli import facelib_command
+from fixtures.folders import synthetic_with_a_bad_mask
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = ROOT / "params/quick.yaml"
 
 
-def facelib_cli(*args, check=True, **kwargs):
-    done = subprocess.run([sys.executable, "-m", "facelib.app.cli", *map(str, args)],
-                          capture_output=True, text=True, cwd=ROOT, **kwargs)
-    if check and done.returncode != 0:
-        raise AssertionError(f"facelib {' '.join(map(str, args))} failed:\n{done.stderr}")
-    return done
-
-
+@pytest.mark.slow
 @pytest.mark.parametrize("lr_schedule", ["plateau", "cosine"])
-def test_sigterm_after_first_epoch_then_resume_lists_each_epoch_once(tmp_path, lr_schedule):
+def test_sigterm_after_first_epoch_then_resume_lists_each_epoch_once(tmp_path, lr_schedule,
+                                                                     facelib_cmd):
     args = ["train", QUICK, "--model", "pspnet_resnet50", "--set", "train.epochs=4",
             "--set", f"train.lr_schedule={lr_schedule}", "--set", f"output_dir={tmp_path}"]
     history = tmp_path / "runs/pspnet_resnet50/history.csv"
-    process = subprocess.Popen([sys.executable, "-m", "facelib.app.cli", *map(str, args)],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    deadline = time.monotonic() + 300
+    process = subprocess.Popen([*facelib_command(), *map(str, args)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 1800  # a guard against a hang, not a speed limit
     while not history.exists() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)
     assert history.exists(), "the first epoch never finished"
     process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=120)
+    _, stderr = process.communicate(timeout=1800)
     assert process.returncode != 0, "training finished before SIGTERM reached it"
     assert "run the same command again to resume" in stderr
     interrupted = pd.read_csv(history)["epoch"].tolist()
     assert interrupted and interrupted[-1] < 3
     assert not (tmp_path / "runs/pspnet_resnet50/metrics.json").exists()
 
-    facelib_cli(*args)
+    facelib_cmd(*args)
     resumed = pd.read_csv(history)
     assert resumed["epoch"].tolist() == [0, 1, 2, 3]
     assert (tmp_path / "runs/pspnet_resnet50/metrics.json").exists()
@@ -67,65 +60,57 @@ def cosine_learning_rates(run: Path, epochs: int) -> list[float]:
             for epoch in range(epochs)]
 
 
-def test_same_params_and_seed_give_identical_metrics(tmp_path):
+@pytest.mark.slow
+def test_same_params_and_seed_give_identical_metrics(tmp_path, facelib_cmd):
     with_onednn = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1"}  # facelib's default
     for name in ("a", "b"):
-        facelib_cli("train", QUICK, "--model", "pspnet_resnet50", "--set", "train.epochs=1",
+        facelib_cmd("train", QUICK, "--model", "pspnet_resnet50", "--set", "train.epochs=1",
                     "--set", f"output_dir={tmp_path / name}", env=with_onednn)
     first, second = (json.loads((tmp_path / n / "runs/pspnet_resnet50/metrics.json").read_text())
                      for n in ("a", "b"))
     assert first == second
 
 
-def test_finished_run_with_other_params_needs_force(tmp_path):
+@pytest.mark.slow
+def test_finished_run_with_other_params_needs_force(tmp_path, facelib_cmd):
     base = ["train", QUICK, "--model", "pspnet_resnet50", "--set", "train.epochs=1",
             "--set", f"output_dir={tmp_path}"]
-    facelib_cli(*base)
-    again = facelib_cli(*base)
-    assert "reusing it" in again.stdout
-    changed = facelib_cli(*base, "--set", "train.learning_rate=0.01", check=False)
-    assert changed.returncode == 2
-    assert "--force" in changed.stderr and "Traceback" not in changed.stderr
-    facelib_cli(*base, "--set", "train.learning_rate=0.01", "--force")
+    facelib_cmd(*base)
+    again = facelib_cmd(*base)
+    assert "pspnet_resnet50: reused (finished with the same params)" in again.out
+    changed = facelib_cmd(*base, "--set", "train.learning_rate=0.01", check=False)
+    assert changed.code == 2
+    assert "--force" in changed.err and "Traceback" not in changed.err
+    facelib_cmd(*base, "--set", "train.learning_rate=0.01", "--force")
     saved = (tmp_path / "runs/pspnet_resnet50/params.yaml").read_text()
     assert "learning_rate: 0.01" in saved
 
 
-def test_run_refuses_another_profiles_output_dir(tmp_path):
+def test_run_refuses_another_profiles_output_dir(tmp_path, facelib_cmd):
     (tmp_path / "profile.json").write_text(json.dumps({"profile": "demo", "params": {},
                                                         "finished": True}))
-    done = facelib_cli("run", QUICK, "--set", f"output_dir={tmp_path}", check=False)
-    assert done.returncode == 2
-    assert "profile 'demo'" in done.stderr and "--force" in done.stderr
+    done = facelib_cmd("run", QUICK, "--set", f"output_dir={tmp_path}", check=False)
+    assert done.code == 2
+    assert "profile 'demo'" in done.err and "--force" in done.err
 
 
-def make_dataset_with_a_bad_mask(root: Path) -> Path:
-    from facelib.data.synth import make_synthetic_dataset
-
-    data = make_synthetic_dataset(root / "data", n_train=40, n_val=12, seed=3, workers=1,
-                                  progress=False)
-    bad = sorted((data / "train/seg").iterdir())[0]
-    mask = cv2.imread(str(bad), cv2.IMREAD_UNCHANGED)
-    mask[:5, :5] = 42
-    cv2.imwrite(str(bad), mask)
-    return data, bad
-
-
-def test_bad_sample_stops_training_with_the_report(tmp_path):
-    data, bad = make_dataset_with_a_bad_mask(tmp_path)
-    done = facelib_cli("train", QUICK, "--set", "data.source=folder", "--set",
+@pytest.mark.slow
+def test_bad_sample_stops_training_with_the_report(tmp_path, facelib_cmd):
+    data, bad = synthetic_with_a_bad_mask(tmp_path)
+    done = facelib_cmd("train", QUICK, "--set", "data.source=folder", "--set",
                        f"data.root={data}", "--set", f"output_dir={tmp_path / 'out'}",
                        check=False)
-    assert done.returncode == 2
-    assert str(bad) in done.stderr and "on_bad_sample: skip" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert done.code == 2
+    assert str(bad) in done.err and "on_bad_sample: skip" in done.err
+    assert "Traceback" not in done.err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["skip"])
-def test_bad_sample_skipped_and_listed(tmp_path, mode):
-    data, bad = make_dataset_with_a_bad_mask(tmp_path)
+def test_bad_sample_skipped_and_listed(tmp_path, mode, facelib_cmd):
+    data, bad = synthetic_with_a_bad_mask(tmp_path)
     out = tmp_path / "out"
-    facelib_cli("train", QUICK, "--model", "pspnet_resnet50", "--set", "data.source=folder",
+    facelib_cmd("train", QUICK, "--model", "pspnet_resnet50", "--set", "data.source=folder",
                 "--set", f"data.root={data}", "--set", f"data.on_bad_sample={mode}",
                 "--set", "train.epochs=1", "--set", f"output_dir={out}")
     run = out / "runs/pspnet_resnet50"
@@ -149,14 +134,15 @@ def test_interrupted_write_leaves_the_old_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
 
 
-def test_validate_cli_exit_codes(tmp_path):
-    assert facelib_cli("validate", tmp_path / "missing", check=False).returncode == 2
-    data, bad = make_dataset_with_a_bad_mask(tmp_path)
-    done = facelib_cli("validate", data, "--json", check=False)
-    assert done.returncode == 1
-    report = json.loads(done.stdout)
+@pytest.mark.slow
+def test_validate_cli_exit_codes(tmp_path, facelib_cmd):
+    assert facelib_cmd("validate", tmp_path / "missing", check=False).code == 2
+    data, bad = synthetic_with_a_bad_mask(tmp_path)
+    done = facelib_cmd("validate", data, "--json", check=False)
+    assert done.code == 1
+    report = json.loads(done.out)
     assert report["n_pairs"] == 52
     assert [p["path"] for p in report["problems"]] == [str(bad)]
     os.remove(bad)
     os.remove(next((data / "train/image").glob(f"{bad.stem}.*")))
-    assert facelib_cli("validate", data, check=False).returncode == 0
+    assert facelib_cmd("validate", data, check=False).code == 0

@@ -2,51 +2,21 @@
 resumed, and fed to a Keras model for one training step."""
 
 import json
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from fixtures.shards import BAD, TRAIN, VAL, write_noisy_reference
 
-from facelib.app.cli import main
 from facelib.core.errors import UsageError
 from facelib.data.shards import read_shards, shard_files, shard_records, write_shards
 
 SIZE = 32
-TRAIN = ("a_1", "a_2", "b_1", "b_2", "c_1")
-VAL = ("d_1", "d_2")
-BAD = "e_1"  # its mask holds id 40, which no class knows
-
-
-def fixture_pair(seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    coarse = rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)
-    image = cv2.resize(coarse, (48, 40), interpolation=cv2.INTER_LINEAR)
-    mask = rng.integers(0, 18, (40, 48), dtype=np.uint8)  # noise: any resize slip shows
-    return image, mask
-
-
-def write_reference(root: Path) -> Path:
-    for folder, stems in (("train", (*TRAIN, BAD)), ("val", VAL)):
-        for kind in ("image", "seg"):
-            (root / folder / kind).mkdir(parents=True)
-        for stem in stems:
-            image, mask = fixture_pair(hash_stem(stem))
-            if stem == BAD:
-                mask[0, 0] = 40
-            cv2.imwrite(str(root / folder / "image" / f"{stem}.jpg"), image,
-                        [cv2.IMWRITE_JPEG_QUALITY, 95])
-            cv2.imwrite(str(root / folder / "seg" / f"{stem}.png"), mask)
-    return root
-
-
-def hash_stem(stem: str) -> int:
-    return sum(ord(c) * 31 ** i for i, c in enumerate(stem))
 
 
 @pytest.fixture(scope="module")
 def shards(tmp_path_factory):
-    root = write_reference(tmp_path_factory.mktemp("data"))
+    root = write_noisy_reference(tmp_path_factory.mktemp("data"))
     out = tmp_path_factory.mktemp("shards") / "out"
     result = write_shards(root, out, size=SIZE, examples_per_shard=2, workers=2, progress=False)
     return root, out, result
@@ -111,6 +81,9 @@ def test_folder_and_stems_select_examples(shards):
 
 
 def test_a_keras_model_trains_a_step_on_shard_batches(shards):
+    """A softmax convolution starting from zero weights predicts 1/C everywhere: its
+    cross-entropy is ln C, and one SGD step moves each class's bias by
+    lr x (that class's share of the batch's pixels - 1/C)."""
     import tensorflow as tf
 
     from facelib.core.params import load_defaults
@@ -126,19 +99,28 @@ def test_a_keras_model_trains_a_step_on_shard_batches(shards):
         return image, tf.one_hot(tf.cast(labels, tf.int32), scheme.n_classes)
 
     batches = read_shards(out, folder="train").map(to_training).batch(4)
-    tf.keras.utils.set_random_seed(0)
     model = tf.keras.Sequential([
         tf.keras.Input((SIZE, SIZE, 3)),
-        tf.keras.layers.Conv2D(scheme.n_classes, 3, padding="same", activation="softmax"),
+        tf.keras.layers.Conv2D(scheme.n_classes, 3, padding="same", activation="softmax",
+                               kernel_initializer="zeros", bias_initializer="zeros"),
     ])
-    model.compile(optimizer=tf.keras.optimizers.SGD(0.1), loss="categorical_crossentropy")
-    before = [w.copy() for w in model.get_weights()]
+    learning_rate = 0.1
+    model.compile(optimizer=tf.keras.optimizers.SGD(learning_rate),
+                  loss="categorical_crossentropy")
     history = model.fit(batches, steps_per_epoch=1, epochs=1, verbose=0)
-    assert np.isfinite(history.history["loss"][0])
-    assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights(), strict=True))
+
+    assert history.history["loss"][0] == pytest.approx(np.log(scheme.n_classes), rel=1e-6)
+    # The first batch: the first 4 train examples (shards are read in a fixed order).
+    masks = [e["mask"] for e in read_shards(out, folder="train").take(4).as_numpy_iterator()]
+    shares = np.bincount(scheme.remap(np.stack(masks)).ravel(),
+                         minlength=scheme.n_classes) / (4 * SIZE * SIZE)
+    kernel, bias = model.get_weights()
+    np.testing.assert_allclose(bias, learning_rate * (shares - 1 / scheme.n_classes),
+                               atol=1e-6)
+    assert np.abs(kernel).max() > 0
 
 
-def test_rerun_skips_written_shards_and_rewrites_missing_ones(shards, tmp_path, capsys):
+def test_rerun_skips_written_shards_and_rewrites_missing_ones(shards, tmp_path, cli):
     root, out, _ = shards
     copy = tmp_path / "copy"
     write_shards(root, copy, size=SIZE, examples_per_shard=2, workers=1, progress=False)
@@ -146,10 +128,8 @@ def test_rerun_skips_written_shards_and_rewrites_missing_ones(shards, tmp_path, 
     assert first == {p.name: p.read_bytes() for p in out.glob("*.tfrecord")}  # deterministic
     (copy / "train-00001-of-00003.tfrecord").unlink()
     kept = (copy / "val-00000-of-00001.tfrecord").stat().st_mtime_ns
-    capsys.readouterr()
-    assert main(["shards", str(root), str(copy), "--size", str(SIZE),
-                 "--examples-per-shard", "2"]) == 1
-    printed = capsys.readouterr()
+    printed = cli("shards", root, copy, "--size", SIZE, "--examples-per-shard", 2)
+    assert printed.code == 1
     assert "3 already there; 1 pair(s) left out, 1 problem(s)" in printed.out
     assert f"{BAD}.png: label values outside the class scheme: 40 (1 px)" in printed.err
     assert (copy / "val-00000-of-00001.tfrecord").stat().st_mtime_ns == kept
@@ -158,10 +138,11 @@ def test_rerun_skips_written_shards_and_rewrites_missing_ones(shards, tmp_path, 
         write_shards(root, copy, size=SIZE * 2, progress=False)
 
 
-def test_unfinished_or_missing_shards_are_usage_errors(shards, tmp_path, capsys):
+def test_unfinished_or_missing_shards_are_usage_errors(shards, tmp_path, cli):
     root, out, _ = shards
-    assert main(["shards", str(tmp_path / "nothing"), str(tmp_path / "x")]) == 2
-    assert "nothing: no such folder" in capsys.readouterr().err
+    done = cli("shards", tmp_path / "nothing", tmp_path / "x")
+    assert done.code == 2
+    assert "nothing: no such folder" in done.err
     with pytest.raises(UsageError, match="shards.json: not found"):
         read_shards(tmp_path)
     unfinished = tmp_path / "unfinished"

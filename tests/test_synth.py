@@ -11,6 +11,7 @@ import pytest
 from facelib.core.params import load_defaults
 from facelib.core.scheme import LEFT_RIGHT_PAIRS, N_SOURCE_IDS, ClassScheme, SourceId
 from facelib.data import synth
+from facelib.data.crops import face_boxes
 from facelib.data.synth import (
     GENERATOR_VERSION,
     ensure_synthetic,
@@ -252,3 +253,31 @@ def test_no_tensorflow_import():
     code = ("import sys, facelib.data.synth, facelib.data.synth_faces; "
             "sys.exit('tensorflow' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_version_3_adds_groups_and_small_faces_and_keeps_the_other_photos():
+    kinds = {"same": 0, "group": 0, "small": 0}
+    for spec in plan_samples(30, 0, seed=7):
+        image, mask, _, _ = synth.render_v3(spec, 7)
+        boxes = face_boxes(SCHEME.remap(mask))
+        plain = synth.render(spec, 7)
+        if np.array_equal(plain[0], image) and np.array_equal(plain[1], mask):
+            kinds["same"] += 1
+            assert len(boxes) == 1
+        elif len(boxes) > 1:
+            kinds["group"] += 1
+            assert len(boxes) in (2, 3)
+        else:
+            kinds["small"] += 1
+            x0, y0, x1, y1 = boxes[0]
+            assert (y1 - y0) / mask.shape[0] < 0.45  # face extent ~2 half-heights of 10-20%
+    assert kinds["same"] >= 10 and kinds["group"] >= 3 and kinds["small"] >= 3, kinds
+
+
+def test_generator_versions_have_their_own_cache_folders(tmp_path):
+    params = load_defaults()
+    params["data"]["synthetic"] = {"train": 3, "val": 1, "seed": 5, "version": 3,
+                                   "cache_dir": str(tmp_path / "cache")}
+    assert ensure_synthetic(params, progress=False).name == "train3_val1_seed5_v3"
+    with pytest.raises(ValueError, match="no generator version 4"):
+        make_synthetic_dataset(tmp_path / "v4", 2, 1, workers=1, version=4)

@@ -5,9 +5,8 @@ import json
 import cv2
 import numpy as np
 import pytest
-from data_fixtures import make_dataset_folder, random_image, striped_mask, write_file, write_pair
+from fixtures.folders import make_dataset_folder, random_image, striped_mask, write_file, write_pair
 
-from facelib.app.cli import main
 from facelib.core.params import load_defaults
 from facelib.core.scheme import ClassScheme
 from facelib.data.discover import DatasetError, find_pairs
@@ -104,15 +103,19 @@ def test_labels_are_checked_against_the_scheme(tmp_path):
         "label values outside the class scheme: 18 (240 px)"]
 
 
-def test_cli_exit_codes(faulty, tmp_path, capsys):
+def test_cli_exit_codes(faulty, tmp_path, cli):
     root, faults = faulty
 
-    assert main(["validate", str(root), "--json"]) == 1
-    assert len(json.loads(capsys.readouterr().out)["problems"]) == len(faults)
-    assert main(["validate", str(make_dataset_folder(tmp_path / "clean", 4, 1))]) == 0
-    assert capsys.readouterr().out.startswith("4 pairs checked, 0 problems")
-    assert main(["validate", str(tmp_path / "clean" / "train")]) == 2
-    assert "no train/ or val/ folder" in capsys.readouterr().err
+    done = cli("validate", root, "--json")
+    assert done.code == 1
+    assert ({p["path"]: p["problem"] for p in json.loads(done.out)["problems"]}
+            == {p.path: p.problem for p in validate_dataset(root, progress=False).problems})
+    assert {p["path"] for p in json.loads(done.out)["problems"]} == set(map(str, faults.values()))
+    done = cli("validate", make_dataset_folder(tmp_path / "clean", 4, 1))
+    assert (done.code, done.out) == (0, "4 pairs checked, 0 problems\n")
+    done = cli("validate", tmp_path / "clean" / "train")
+    assert done.code == 2
+    assert "no train/ or val/ folder" in done.err
 
 
 def test_class_pixel_counts(tmp_path):

@@ -4,6 +4,7 @@ from types import SimpleNamespace
 import cv2
 import numpy as np
 import pytest
+from fixtures.folders import blue_coded_dataset
 from matplotlib.figure import Figure
 
 from facelib.core.params import load_defaults
@@ -29,18 +30,7 @@ def image_axes(fig: Figure) -> list:
 @pytest.fixture
 def tiny_dataset(tmp_path) -> Path:
     """Five pairs in the reference layout; the photo's blue channel marks the mask's ids."""
-    rng = np.random.default_rng(0)
-    for i, split in enumerate(["train"] * 3 + ["val"] * 2):
-        shape = (40, 60) if i % 2 else (60, 40)
-        mask = rng.choice([0, 1, 4, 10, 16], size=shape).astype(np.uint8)
-        photo = np.zeros((*shape, 3), np.uint8)
-        photo[..., 0] = mask * 10
-        for kind, name, picture in (("image", f"{i:04d}_0001.png", photo),
-                                    ("seg", f"{i:04d}_0001.png", mask)):
-            (tmp_path / split / kind).mkdir(parents=True, exist_ok=True)
-            cv2.imwrite(str(tmp_path / split / kind / name), picture)
-    (tmp_path / "train" / "image" / "0009_0001.png").write_bytes(b"")  # no mask: not a pair
-    return tmp_path
+    return blue_coded_dataset(tmp_path)
 
 
 def test_colorize_uses_the_palette_and_white_outside_it():

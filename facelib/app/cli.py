@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val", type=int, default=20, help="validation pairs (default 20)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--version", type=int, default=2, choices=(2, 3),
+                   help="generator: 2 one person per photo; 3 also groups and small faces")
 
     p = sub.add_parser("validate", help="check every image/mask pair of a dataset")
     p.add_argument("data_dir")
@@ -44,10 +46,31 @@ def build_parser() -> argparse.ArgumentParser:
     _add_params(p)
     p.add_argument("--force", action="store_true", help="replace finished results")
 
+    p = sub.add_parser("sweep", help="train once per combination of params, then compare")
+    _add_params(p)
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
+                   help="values to sweep, e.g. train.learning_rate=0.001,0.003 (repeatable)")
+    p.add_argument("--force", action="store_true", help="replace finished runs")
+
+    p = sub.add_parser("compare", help="compare the runs of several output folders")
+    p.add_argument("folders", nargs="+", help="output folders holding runs/")
+    p.add_argument("--out", default="outputs/comparison", help="where the comparison goes")
+    p.add_argument("--params", default="params/quick.yaml",
+                   help="params whose eval settings to use (default params/quick.yaml)")
+
     p = sub.add_parser("predict", help="segment photos with a trained model")
-    p.add_argument("model", help="a model file or run folder")
+    p.add_argument("model", help="a model file, run folder or exported SavedModel folder")
     p.add_argument("images", nargs="+", help="photos, or folders of photos")
     p.add_argument("--out", required=True, help="folder for STEM.png and STEM_overlay.png")
+    p.add_argument("--json", action="store_true",
+                   help='print one JSON object per photo: {"path", "size": [h, w], "faces"}')
+
+    p = sub.add_parser("export", help="export a run as a SavedModel or TFLite, checked")
+    p.add_argument("run", help="a run folder, e.g. outputs/demo/runs/pspnet_resnet50")
+    p.add_argument("--format", required=True, choices=["savedmodel", "tflite"])
+    p.add_argument("--out", help="where to write (default RUN/export/savedmodel or "
+                   "RUN/export/model_{float32,float16,dynamic}.tflite)")
+    p.add_argument("--quantize", choices=["float16", "dynamic"], help="tflite weights")
 
     p = sub.add_parser("score", help="score predicted label maps against true masks")
     p.add_argument("true_dir", help="masks with source ids: a folder, a dataset or shards")
@@ -67,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="smaller and faster: fewer pairs, steps and repeats")
 
     p = sub.add_parser("convert", help="convert a public dataset to the reference layout")
-    p.add_argument("format", choices=["celebamask-hq", "lapa"])
+    p.add_argument("format", choices=["celebamask-hq", "lapa", "fasseg"])
     p.add_argument("src")
     p.add_argument("out")
 
@@ -90,7 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"facelib {args.command}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"facelib {args.command}: interrupted", file=sys.stderr)
+        hint = ("; run the same command again to resume from the last finished epoch"
+                if args.command == "train" else "")
+        print(f"facelib {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
 
 

@@ -28,7 +28,7 @@ def synth(args) -> int:
     from facelib.data.synth import make_synthetic_dataset
 
     out = make_synthetic_dataset(args.out_dir, n_train=args.train, n_val=args.val,
-                                 seed=args.seed, workers=args.workers)
+                                 seed=args.seed, workers=args.workers, version=args.version)
     print(f"wrote {args.train} train + {args.val} val pairs to {out}")
     return 0
 
@@ -59,6 +59,9 @@ def train(args) -> int:
 
     params = load_params(args.params, args.overrides)
     for run in train_models(params, model=args.model, force=args.force):
+        if not run.metrics:  # another worker than the chief of a multi-worker training
+            print(f"{run.name}: trained; the chief wrote the results to {run.folder}")
+            continue
         how = "reused (finished with the same params)" if run.skipped else (
             "resumed and finished" if run.resumed else "trained")
         print(f"{run.name}: {how}; test mean IoU {run.metrics['mean']['iou']:.4f} "
@@ -69,18 +72,65 @@ def train(args) -> int:
 def run(args) -> int:
     from facelib.app.runner import run_pipeline
 
-    params = load_params(args.params, args.overrides)
-    return run_pipeline(params, force=args.force)
+    return run_pipeline(args.params, args.overrides, force=args.force)
+
+
+def sweep(args) -> int:
+    from facelib.app.sweep import run_sweep
+
+    result = run_sweep(args.params, args.grid, args.overrides, force=args.force)
+    print(f"{len(result.done)} run(s) trained, {len(result.skipped)} already finished, "
+          f"{len(result.failed)} failed{': ' + ', '.join(result.failed) if result.failed else ''}"
+          f"; comparison in {result.out / 'comparison.csv'}")
+    return 1 if result.failed else 0
+
+
+def compare(args) -> int:
+    from facelib.app.runner import Invocation, Step, execute_step
+
+    folders = [str(Path(folder).resolve()) for folder in args.folders]
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    invocation = Invocation.of(args.params, {"output_dir": str(out)})
+    status = execute_step(Step("03_compare", "03_compare", {"run_folders": folders}),
+                          invocation, out, force=True)
+    if status == "failed":
+        return 1
+    print(f"comparison of {len(folders)} folder(s) in {out / '03_compare.html'} "
+          f"({out / 'comparison.csv'})")
+    return 0
 
 
 def predict(args) -> int:
     from facelib.engine.predict import predict_files
 
     result = predict_files(args.model, args.images, args.out)
-    for failure in result.failures:
-        print(f"facelib predict: {failure}", file=sys.stderr)
-    print(result.summary())
+    for problem in result.failures + result.warnings:
+        print(f"facelib predict: {problem}", file=sys.stderr)
+    if args.json:
+        for photo in result.photos:
+            print(json.dumps(photo.to_dict()))
+    else:
+        print(result.summary())
     return 0 if result.ok else 1
+
+
+def export(args) -> int:
+    from facelib.engine.export import export_run
+
+    result = export_run(args.run, args.format, out=args.out, quantize=args.quantize)
+    kind = f"{result.format} ({result.quantize or 'float32'})"
+    print(f"wrote {kind} to {result.path}: {result.size_bytes / 1e6:.1f} MB "
+          f"(model.keras {result.keras_size_bytes / 1e6:.1f} MB)")
+    print(f"agreement with the Keras model on {result.n_photos} test photos: "
+          f"{100 * result.agreement:.3f}% of {result.n_pixels} pixels; "
+          f"{result.ms_per_photo:.0f} ms per photo (Keras {result.keras_ms_per_photo:.0f} ms)")
+    print(f"report: {result.report_path}")
+    if not result.ok:
+        print(f"facelib export: agreement below {100 * result.agreement_floor:.1f}%",
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 def score(args) -> int:
@@ -92,7 +142,8 @@ def score(args) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"{result['n_images']} label maps scored")
+        print(f"{result['n_images']} label maps scored; pixel accuracy "
+              f"{result['pixel_accuracy']:.4f} (a class's pixel accuracy is its recall)")
         print(metrics_table(result).round(4).to_string())
     return 0
 

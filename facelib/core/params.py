@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ CHOICES = {
     "data.split.mode": ("grouped", "folders"),
     "data.split.group_by": ("subject", "none"),
     "data.image_resize": ("area", "bilinear"),
+    "data.synthetic.version": (2, 3),
     "data.on_bad_sample": ("error", "skip"),
     "model.encoder_weights": ("imagenet", None),
     "model.pspnet_downsample_factor": (4, 8, 16),
@@ -46,7 +48,14 @@ RANGES = {
     "data.augment.scale": (0, 1, True, False),
     "data.augment.brightness": (0, 1, True, True),
     "data.augment.contrast": (0, 1, True, False),
+    "data.crop.margin": (0, 2, True, True),
+    "data.crop.jitter_shift": (0, 0.5, True, True),
+    "data.crop.jitter_scale": (0, 1, True, False),
+    "data.crop.whole_photo": (0, 1, True, True),
+    "data.crop.min_score": (0, 1, True, True),
+    "data.crop.coarse_grid": (1, 4, True, True),
     "model.dropout": (0, 1, True, False),
+    "model.batchnorm_momentum": (0, 1, True, False),
     "model.deeplab_filters": (1, None, True, True),
     "model.pspnet_conv_filters": (1, None, True, True),
     "train.epochs": (1, None, True, True),
@@ -69,12 +78,14 @@ NULLABLE = {
     "output_dir": str,
     "data.root": str,
     "model.weights_path": str,
+    "model.init_from": str,
+    "model.batchnorm_momentum": float,
     "train.steps_per_epoch": int,
     "train.class_weights": list,
 }
 LOSSES = ("dice", "cce", "jaccard", "focal")
 # What an entry of `models` may set for that model alone: sections and their keys (None: any).
-MODEL_OVERRIDES = {"data": ["image_size"], "model": None, "train": None}
+MODEL_OVERRIDES = {"data": ["image_size", "face_crop", "crop"], "model": None, "train": None}
 
 
 class ParamsError(FacelibError, ValueError):
@@ -95,22 +106,36 @@ def project_root(start: Path | None = None) -> Path:
     return start
 
 
-def parse_overrides(items: list[str] | None) -> dict:
-    """`["train.epochs=4", "output_dir=x"]` -> nested dict; values are read as YAML."""
-    nested: dict = {}
+def dotted_overrides(items: list[str] | None) -> dict:
+    """`["train.epochs=4", "output_dir=x"]` -> `{"train.epochs": 4, "output_dir": "x"}`;
+    values are read as YAML."""
+    flat: dict = {}
     for item in items or []:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise ParamsError(f"--set {item!r}: expected KEY=VALUE, e.g. train.epochs=4")
-        value = yaml.safe_load(raw) if raw.strip() else None
+        flat[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+    return flat
+
+
+def nest(flat: dict) -> dict:
+    """`{"train.epochs": 4}` -> `{"train": {"epochs": 4}}`; nested values stay as they are."""
+    nested: dict = {}
+    for key, value in flat.items():
         node = nested
-        parts = key.strip().split(".")
+        parts = key.split(".")
         for part in parts[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise ParamsError(f"--set {item!r}: {part!r} is set twice")
-        node[parts[-1]] = value
+                raise ParamsError(f"--set {key}: {part!r} is set twice")
+        node[parts[-1]] = merge(node[parts[-1]], value) if isinstance(
+            node.get(parts[-1]), dict) and isinstance(value, dict) else value
     return nested
+
+
+def parse_overrides(items: list[str] | None) -> dict:
+    """`["train.epochs=4", "output_dir=x"]` -> nested dict; values are read as YAML."""
+    return nest(dotted_overrides(items))
 
 
 def merge(base: dict, update: dict) -> dict:
@@ -131,8 +156,9 @@ def load_params(
 ) -> dict:
     """Read a profile over the defaults, apply overrides, check everything, resolve paths.
 
-    `sections` (e.g. `data={...}`) are merged too: that is how notebooks pass what papermill
-    injected into their parameters cell.
+    `overrides`: `--set` strings, or a dict with dotted or nested keys (what a notebook's
+    `overrides` parameter holds). A value set there wins over the same key in an entry of
+    `models` (the entry's value is dropped). `sections` (e.g. `data={...}`) are merged too.
     """
     source = str(path) if path else "<parameters>"
     params = load_defaults()
@@ -156,12 +182,24 @@ def load_params(
         check(given, source)
         params = merge(params, given)
     if overrides:
-        extra = overrides if isinstance(overrides, dict) else parse_overrides(overrides)
+        extra = nest(overrides) if isinstance(overrides, dict) else parse_overrides(overrides)
         check(extra, "--set")
         params = merge(params, extra)
+        params["models"] = [_without(entry, extra) for entry in params["models"]]
     check(params, source, complete=True)
     params["profile"] = params.get("profile") or "default"
     return params
+
+
+def _without(entry: dict, overrides: dict) -> dict:
+    """A `models` entry without the per-model values that `overrides` sets for all models."""
+    entry = copy.deepcopy(entry)
+    for section in MODEL_OVERRIDES:
+        for key in overrides.get(section, {}) if section in entry else ():
+            entry[section].pop(key, None)
+        if section in entry and not entry[section]:
+            del entry[section]
+    return entry
 
 
 def _fail(source: str, key: str, value: Any, allowed: str) -> None:
@@ -271,9 +309,13 @@ def _check_models(models: Any, source: str) -> None:
     for i, spec in enumerate(models):
         key = f"models[{i}]"
         if not isinstance(spec, dict) or not {"architecture", "backbone"} <= set(spec) or (
-                set(spec) - {"architecture", "backbone", *MODEL_OVERRIDES}):
+                set(spec) - {"architecture", "backbone", "name", *MODEL_OVERRIDES}):
             _fail(source, key, spec, "expected {architecture: NAME, backbone: NAME} and "
-                  f"optionally {', '.join(MODEL_OVERRIDES)}")
+                  f"optionally name, {', '.join(MODEL_OVERRIDES)}")
+        if "name" in spec and not (isinstance(spec["name"], str)
+                                   and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.=+-]*", spec["name"])):
+            _fail(source, key + ".name", spec["name"],
+                  "a folder name of letters, digits and _ . = + -")
         if spec["architecture"] not in ARCHITECTURES:
             _fail(source, key + ".architecture", spec["architecture"],
                   f"one of {' | '.join(ARCHITECTURES)}")
@@ -290,6 +332,15 @@ def _check_models(models: Any, source: str) -> None:
                     _fail(source, f"{key}.{section}", overrides,
                           f"a model may set only {', '.join(allowed)} here")
                 _check_tree(overrides, defaults[section], f"{source}: {key}", f"{section}.")
+    _check_unique_names(models, source)
+
+
+def _check_unique_names(models: list, source: str) -> None:
+    names = [model_name(spec) for spec in models]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        _fail(source, "models", twice, "each entry needs its own name (runs are named after "
+              "it): add `name: ...` to the entries of the same architecture and backbone")
 
 
 def params_for_model(params: dict, spec: dict) -> dict:
@@ -314,6 +365,9 @@ def _check_relations(params: dict, source: str) -> None:
         _fail(source, "train.class_weights", weights, f"expected null or {n_classes} numbers")
     if params["data"]["source"] in ("folder", "shards") and not params["data"]["root"]:
         _fail(source, "data.root", None, f"data.source {params['data']['source']} needs a path")
+    if params["data"]["face_crop"] and params["data"]["source"] == "shards":
+        _fail(source, "data.face_crop", True, "shards hold whole photos already resized; crop "
+              "faces from a folder (data.source: folder or synthetic), or set face_crop: false")
 
 
 def resolve_path(value: str | Path, root: Path | None = None) -> Path:
@@ -329,4 +383,5 @@ def output_dir(params: dict) -> Path:
 
 
 def model_name(spec: dict) -> str:
-    return f"{spec['architecture']}_{spec['backbone']}"
+    """An entry's `name`, by default `architecture_backbone`: it names the run folder."""
+    return spec.get("name") or f"{spec['architecture']}_{spec['backbone']}"

@@ -3,7 +3,8 @@
 A run lives in `<output_dir>/runs/<model name>/`: `model.keras` (best val IoU),
 `history.csv` (one row per epoch, `epoch` from 0), `params.yaml` (the params it trained
 with), `split.csv` (every pair's split), `skipped.txt` (pairs left out, if any),
-`metrics.json` and `confusion.csv` (test split) and `test_predictions/STEM.png`.
+`metrics.json` and `confusion.csv` (test split), `provenance.json` (what made it) and
+`test_predictions/STEM.png`.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
+from facelib.core.errors import UsageError
 from facelib.core.params import model_name, output_dir
 
 MODEL_FILE = "model.keras"
 METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.csv"
+PARAMS_FILE = "params.yaml"
 
 
 def run_dir(params: dict, spec: dict) -> Path:
@@ -47,6 +51,12 @@ class Run:
         return self.folder / MODEL_FILE
 
     @property
+    def params(self) -> dict:
+        """The params it trained with (its params.yaml; {} for a run folder without one)."""
+        path = self.folder / PARAMS_FILE
+        return yaml.safe_load(path.read_text()) if path.exists() else {}
+
+    @property
     def history(self) -> pd.DataFrame:
         return pd.read_csv(self.folder / HISTORY_FILE)
 
@@ -55,6 +65,14 @@ class Run:
         folder = Path(folder)
         metrics = json.loads((folder / METRICS_FILE).read_text())
         return cls(name or folder.name, folder, metrics)
+
+
+def best_run(runs: list[Run], score: str = "iou") -> Run:
+    """The run with the highest mean `score` over all classes."""
+    if not runs:
+        raise UsageError("no finished run to choose from: train the profile's models first "
+                         "(facelib train PARAMS.yaml, or the 02_train notebook)")
+    return max(runs, key=lambda run: run.metrics["mean"][score])
 
 
 def finished_runs(params: dict) -> list[Run]:

@@ -51,6 +51,8 @@ CelebAMask-HQ (`SRC/CelebA-HQ-img/ID.jpg`, 1024x1024 photos;
   so photos of one celebrity share a subject; without them `ID05_0`, each photo its own
   subject.
 
+FASSEG (`SRC/V2`, `SRC/V3`; colour label images): see `facelib.data.fasseg`.
+
 LaPa (`SRC/{train,val,test}/images/NAME.jpg`, `SRC/{train,val,test}/labels/NAME.png`)
 
 - LaPa's label ids 0..10 (background, skin, left/right eyebrow, left/right eye, nose, upper
@@ -82,10 +84,17 @@ from tqdm.auto import tqdm
 
 from facelib.core.errors import UsageError
 from facelib.core.io import atomic_path, write_json, write_text
+from facelib.data import fasseg
+from facelib.data.convert_io import (
+    SourceProblem,
+    decode_file,
+    encode_jpeg,
+    read_image,
+    size_text,
+)
 
-FORMATS = ("celebamask-hq", "lapa")
+FORMATS = ("celebamask-hq", "lapa", "fasseg")
 FOLDERS = ("train", "val")
-JPEG_QUALITY = 95
 PROBLEMS_FILE = "convert_problems.txt"
 RECORD_FILE = "conversion.json"
 
@@ -110,11 +119,7 @@ LAPA_N_IDS = 11
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
-class SourceProblem(Exception):
-    """A source file that cannot be converted; the pair is left out."""
 
-    def __init__(self, path: Path, message: str):
-        super().__init__(f"{path}: {message}")
 
 
 @dataclass(frozen=True)
@@ -129,24 +134,24 @@ class CelebAMaskJob:
     def render(self) -> tuple[bytes, np.ndarray]:
         mask = None
         for source_id, path in self.parts:
-            part = _decode(path, cv2.IMREAD_GRAYSCALE)
+            part = decode_file(path, cv2.IMREAD_GRAYSCALE)
             if mask is None:
                 mask = np.zeros(part.shape, np.uint8)
             elif part.shape != mask.shape:
-                raise SourceProblem(path, f"is {_size(part)}, the other parts of this photo "
-                                          f"are {_size(mask)}")
+                raise SourceProblem(path, f"is {size_text(part)}, the other parts of this photo "
+                                          f"are {size_text(mask)}")
             mask[part != 0] = source_id
-        data, image = _read_image(self.image)
+        data, image = read_image(self.image)
         height, width = mask.shape
         if image.shape[:2] != mask.shape:
             if abs(image.shape[1] * height - image.shape[0] * width) > 0.01 * width * height:
-                raise SourceProblem(self.image, f"is {_size(image)}, its masks are "
-                                                f"{_size(mask)}: the shapes differ")
+                raise SourceProblem(self.image, f"is {size_text(image)}, its masks are "
+                                                f"{size_text(mask)}: the shapes differ")
             shrink = image.shape[0] > height
             image = cv2.resize(image, (width, height),
                                interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
             data = None
-        return data if data is not None else _encode_jpeg(image), mask
+        return data if data is not None else encode_jpeg(image), mask
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,7 @@ class LapaJob:
     label: Path
 
     def render(self) -> tuple[bytes, np.ndarray]:
-        label = _decode(self.label, cv2.IMREAD_UNCHANGED)
+        label = decode_file(self.label, cv2.IMREAD_UNCHANGED)
         if label.ndim == 3:
             if not (label == label[..., :1]).all():
                 raise SourceProblem(self.label, "is a colour image, expected a label map")
@@ -169,10 +174,11 @@ class LapaJob:
         bad = sorted(set(np.unique(label).tolist()) - set(range(LAPA_N_IDS)))
         if bad:
             raise SourceProblem(self.label, f"holds ids {bad}; LaPa's are 0..{LAPA_N_IDS - 1}")
-        data, image = _read_image(self.image)
+        data, image = read_image(self.image)
         if image.shape[:2] != label.shape:
-            raise SourceProblem(self.label, f"is {_size(label)}, its photo is {_size(image)}")
-        return (data if data is not None else _encode_jpeg(image)), label
+            raise SourceProblem(self.label, f"is {size_text(label)}, its photo is "
+                                            f"{size_text(image)}")
+        return (data if data is not None else encode_jpeg(image)), label
 
 
 @dataclass
@@ -192,47 +198,6 @@ class ConversionResult:
         return (f"{self.format}: {self.written} pairs written, {self.skipped} already there, "
                 f"{len(self.problems)} problem(s); {self.out} holds "
                 f"{counts['train']} train + {counts['val']} val pairs")
-
-
-def _size(array: np.ndarray) -> str:
-    return f"{array.shape[1]}x{array.shape[0]}"
-
-
-def _decode(path: Path, flags: int) -> np.ndarray:
-    try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as e:
-        raise SourceProblem(path, f"cannot be read ({e.strerror})") from None
-    image = cv2.imdecode(data, flags) if data.size else None
-    if image is None:
-        raise SourceProblem(path, "is not a readable image")
-    return image
-
-
-def _read_image(path: Path) -> tuple[bytes | None, np.ndarray]:
-    """(the file's bytes if they can be copied as the output JPEG, else None; BGR image)."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise SourceProblem(path, f"cannot be read ({e.strerror})") from None
-    # IMREAD_UNCHANGED ignores EXIF orientation, as TensorFlow's decoders do.
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise SourceProblem(path, "is not a readable image")
-    copyable = data[:2] == b"\xff\xd8" and image.ndim == 3 and image.shape[2] == 3
-    if image.dtype == np.uint16:
-        image = (image >> 8).astype(np.uint8)
-    elif image.dtype != np.uint8:
-        raise SourceProblem(path, f"holds {image.dtype} pixels, expected 8 or 16 bits")
-    if image.ndim == 2:
-        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    elif image.shape[2] == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    return (data if copyable else None), image
-
-
-def _encode_jpeg(image: np.ndarray) -> bytes:
-    return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1].tobytes()
 
 
 def _count_pairs(folder: Path) -> int:
@@ -371,7 +336,18 @@ def plan_lapa(src: Path) -> tuple[list[LapaJob], list[str], dict]:
     return jobs, problems, how
 
 
-PLANNERS = {"celebamask-hq": plan_celebamask_hq, "lapa": plan_lapa}
+def plan_fasseg(src: Path):
+    """FASSEG: see `facelib.data.fasseg`."""
+    return fasseg.plan(src)
+
+
+def finish_fasseg(jobs) -> dict:
+    return fasseg.finish(jobs)
+
+
+PLANNERS = {"celebamask-hq": plan_celebamask_hq, "lapa": plan_lapa, "fasseg": plan_fasseg}
+# Formats whose record gets more once every pair is there: format -> (jobs -> dict).
+FINISHERS = {"fasseg": finish_fasseg}
 
 
 def _convert_one(job, out: Path) -> bool:
@@ -422,8 +398,8 @@ def convert(format: str, src, out, workers: int | None = None,
     if not src.is_dir():
         raise UsageError(f"{src}: no such folder")
     jobs, problems, how = PLANNERS[format](src)
-    _prepare_out(out, {"format": format, "source": str(src.resolve()), **how,
-                       "pairs": len(jobs)})
+    record = {"format": format, "source": str(src.resolve()), **how, "pairs": len(jobs)}
+    _prepare_out(out, record)
     result = ConversionResult(format, out, how, problems=problems)
     show = sys.stderr.isatty() if progress is None else progress
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs) or 1))
@@ -442,6 +418,10 @@ def convert(format: str, src, out, workers: int | None = None,
             pool.shutdown(cancel_futures=True)
             raise
     result.written, result.skipped = outcomes[True], outcomes[False]
+    if format in FINISHERS:
+        extra = FINISHERS[format](jobs)
+        how.update(extra)
+        write_json(out / RECORD_FILE, record | extra)
     problems_path = out / PROBLEMS_FILE
     if problems:
         write_text(problems_path, "\n".join(sorted(problems)) + "\n")

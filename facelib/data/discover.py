@@ -2,11 +2,14 @@
 
 Layout: `ROOT/{train,val}/{image,seg}/STEM.ext`; an image and its mask share a stem, and
 `.jpg`, `.jpeg` and `.png` are accepted in any letter case. Masks are label maps of source
-ids (see `facelib.core.scheme`). Only numpy and OpenCV here, so the CLI stays fast.
+ids (see `facelib.core.scheme`): one 8-bit channel, or a palette PNG whose indices are the
+ids (as VOC-style annotation tools write them; read with Pillow, as OpenCV would expand the
+colours). No TensorFlow here, so the CLI stays fast.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,15 +17,21 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pandas as pd
+from PIL import Image, UnidentifiedImageError
 from sklearn.model_selection import GroupShuffleSplit
 
 from facelib.core.errors import FacelibError
 
 FOLDERS = ("train", "val")
 IMAGE_FOLDER, MASK_FOLDER = "image", "seg"
+EXIF_ORIENTATION = 0x0112  # 1: as stored; 2-8: mirrored and/or rotated (5-8 swap the sides)
 EXTENSIONS = (".jpg", ".jpeg", ".png")
 SPLITS = ("train", "val", "test")
 LAYOUT = "ROOT/{train,val}/{image,seg}/STEM.{jpg,jpeg,png}"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_PALETTE = 3  # the IHDR colour type of an indexed-colour PNG
+CONVERT_HINT = ("convert it to one channel of class ids: `facelib convert` for the datasets it "
+                "knows")
 
 
 class DatasetError(FacelibError, ValueError):
@@ -39,6 +48,11 @@ class Pair:
     image: Path
     mask: Path
 
+    @property
+    def location(self) -> Path:
+        """The file a reader opens for it (its photo)."""
+        return self.image
+
     def split_row(self) -> dict:
         return {"stem": self.stem, "subject": self.subject, "folder": self.folder,
                 "image": str(self.image), "mask": str(self.mask)}
@@ -52,6 +66,11 @@ class ShardPair:
     subject: str
     folder: str
     shard: Path
+
+    @property
+    def location(self) -> Path:
+        """The file a reader opens for it (its shard)."""
+        return self.shard
 
     def split_row(self) -> dict:
         return {"stem": self.stem, "subject": self.subject, "folder": self.folder,
@@ -231,6 +250,27 @@ def decode(path: str | Path, data: bytes, flags: int = cv2.IMREAD_UNCHANGED) -> 
     return array
 
 
+def is_palette_png(data: bytes) -> bool:
+    """Whether `data` is a PNG of indexed colours (IHDR colour type 3)."""
+    return (data[:8] == PNG_SIGNATURE and data[12:16] == b"IHDR" and len(data) > 25
+            and data[25] == PNG_PALETTE)
+
+
+def decode_mask(path: str | Path, data: bytes) -> np.ndarray:
+    """A mask file's bytes as stored: a palette PNG as its (H, W) uint8 indices, any other
+    image as OpenCV decodes it (channels and bit depth as stored); DatasetError if unreadable."""
+    if not is_palette_png(data):
+        return decode(path, data)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            indices = np.array(image)
+    except (OSError, ValueError, SyntaxError) as e:
+        raise DatasetError(f"{path}: not a readable image ({e})") from None
+    if indices.ndim != 2 or indices.dtype != np.uint8 or indices.size == 0:
+        raise DatasetError(f"{path}: not a readable palette image")
+    return indices
+
+
 def as_label_map(path: str | Path, mask: np.ndarray) -> np.ndarray:
     """A decoded mask as one uint8 channel; DatasetError if it is not a label map."""
     if mask.dtype != np.uint8:
@@ -240,8 +280,8 @@ def as_label_map(path: str | Path, mask: np.ndarray) -> np.ndarray:
         if not (np.array_equal(colour[..., 0], colour[..., 1])
                 and np.array_equal(colour[..., 0], colour[..., 2])):
             raise DatasetError(
-                f"{path}: mask has {colour.shape[-1]} different channels "
-                "(a colour or palette image, not a label map)"
+                f"{path}: mask has {colour.shape[-1]} different channels (a colour-coded "
+                f"mask, not a label map); {CONVERT_HINT}"
             )
         mask = mask[..., 0]
     return mask
@@ -250,9 +290,9 @@ def as_label_map(path: str | Path, mask: np.ndarray) -> np.ndarray:
 def load_label_map(path: str | Path, size: int | tuple[int, int] | None = None) -> np.ndarray:
     """A mask as an (H, W) uint8 map of source ids, resized (nearest) to `size` if given.
 
-    `size` is S for S x S, or (height, width).
+    `size` is S for S x S, or (height, width). A palette PNG gives its indices.
     """
-    labels = as_label_map(path, decode(path, read_file(path)))
+    labels = as_label_map(path, decode_mask(path, read_file(path)))
     if size is not None:
         height, width = (size, size) if isinstance(size, int) else size
         labels = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
@@ -260,6 +300,34 @@ def load_label_map(path: str | Path, size: int | tuple[int, int] | None = None) 
 
 
 def load_image(path: str | Path) -> np.ndarray:
-    """A photo as (H, W, 3) uint8 RGB; grayscale becomes 3 channels."""
+    """A photo as (H, W, 3) uint8 RGB, as it is shown: its EXIF orientation applied (OpenCV
+    does that for IMREAD_COLOR, as `orient` does); grayscale becomes 3 channels."""
     image = decode(path, read_file(path), cv2.IMREAD_COLOR)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def exif_orientation(data: bytes) -> int:
+    """The EXIF orientation (1-8) of an encoded photo; 1 when it has none or is unreadable."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            value = image.getexif().get(EXIF_ORIENTATION, 1)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return 1
+    return int(value) if value in range(1, 9) else 1
+
+
+def orient(image: np.ndarray, orientation: int) -> np.ndarray:
+    """A photo as stored -> as shown, by its EXIF `orientation`."""
+    if orientation in (5, 7):  # transposed, then 7 also turned by 180 degrees
+        image = np.swapaxes(image, 0, 1)
+    turns = {3: 2, 6: 3, 7: 2, 8: 1}.get(orientation, 0)  # quarter turns anticlockwise
+    image = np.rot90(image, turns)
+    if orientation in (2, 4):
+        image = image[:, ::-1] if orientation == 2 else image[::-1]
+    return np.ascontiguousarray(image)
+
+
+def shown_size(shape: tuple, orientation: int) -> tuple[int, int]:
+    """(height, width) of a photo of stored `shape` once its orientation is applied."""
+    height, width = shape[:2]
+    return (width, height) if orientation in (5, 6, 7, 8) else (height, width)

@@ -10,17 +10,37 @@ whose seeds come from `params["seed"]`, the batch's position and the epoch: the 
 give the same batches, whatever the number of threads.
 Pairs from TFRecord shards (`data.source: shards`) are already resized: they are decoded,
 remapped to training ids and go through the same steps from the cache on.
+Photos are turned as their EXIF orientation says (TensorFlow's decoders ignore it), so that
+they match their masks, which are in the orientation shown.
+
+With `data.face_crop: true` a sample is a face rather than a photo (`face_samples`): the
+faces of each mask and the crop geometry are planned in Python (`plan_faces`), the graph
+cuts and resizes. Training caches a context around each crop (`facelib.data.crops`) and
+the whole-photo view, and every epoch cuts a jittered crop from the context or, for a share
+of the samples, shows the whole photo (`face_augment_function`).
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
+import numpy as np
 import tensorflow as tf
 
 from facelib.core.scheme import ClassScheme
-from facelib.data.discover import DatasetError, Pair, ShardPair
+from facelib.data import crops
+from facelib.data.discover import (
+    DatasetError,
+    Pair,
+    ShardPair,
+    exif_orientation,
+    load_label_map,
+    read_file,
+)
+from facelib.data.mask_decoding import decode_mask
 from facelib.data.shards import read_pairs
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -40,6 +60,7 @@ def make_dataset(
     cache: bool | None = None,
     batch_size: int | None = None,
     source=None,
+    repeat: bool = False,
 ) -> tf.data.Dataset:
     """Batches of (image, onehot): float32 (B, S, S, 3) RGB in 0..255 and float32 (B, S, S, C).
 
@@ -48,11 +69,15 @@ def make_dataset(
     augments and drops the last incomplete batch. `source` (a `facelib.data.sources` source)
     reads the pairs: files (`folder_samples`, also when `source` is None) or shards
     (`shard_samples`); both go through the same `batches`. With `train.strategy:
-    multiworker` each worker reads only its share,
+    multiworker` each worker trains on its share,
     whole shard files or every n-th pair: `shard(SHARD_HINT, ...)` on the file or path list
     and auto-shard policy HINT (the dataset then works only when distributed). FILE fails
     on training batches, whose augmentation keys (`Dataset.random`) come from no file, and
-    DATA would read every file on every worker. Otherwise the policy is OFF.
+    DATA would read every file on every worker. Other batches (validation) are not
+    sharded: every worker evaluates the whole split in the same number of batches, as a
+    worker that ran out first would get empty batches. Otherwise the policy is OFF.
+    `repeat`: endless, the samples repeated before batching (no remainder is dropped
+    between passes); multi-worker training takes this with a fixed number of steps.
     """
     data = params["data"]
     scheme = ClassScheme.from_params(data["classes"])
@@ -64,12 +89,19 @@ def make_dataset(
         raise DatasetError(f"{len(pairs)} training pairs make no full batch of {batch_size}")
 
     shuffle_seed = params["seed"] if training and not cache else None
-    hint = params["train"]["strategy"] == "multiworker"
+    hint = training and params["train"]["strategy"] == "multiworker"
+    if data["face_crop"]:
+        samples, count, augment = face_samples(pairs, params, scheme, training, shuffle_seed,
+                                               hint)
+        dataset = batches(samples, count, params, scheme, training, cache, batch_size, repeat,
+                          augment)
+        policy = tf.data.experimental.AutoShardPolicy
+        return with_auto_shard_policy(dataset, policy.HINT if hint else policy.OFF)
     if source is None:
         samples = folder_samples(pairs, data, scheme, shuffle_seed, hint)
     else:
         samples = source.samples(pairs, params, scheme, shuffle_seed, hint)
-    dataset = batches(samples, len(pairs), params, scheme, training, cache, batch_size)
+    dataset = batches(samples, len(pairs), params, scheme, training, cache, batch_size, repeat)
     policy = tf.data.experimental.AutoShardPolicy
     return with_auto_shard_policy(dataset, policy.HINT if hint else policy.OFF)
 
@@ -116,17 +148,22 @@ def shard_samples(pairs: list[ShardPair], scheme: ClassScheme,
 
 
 def batches(samples: tf.data.Dataset, count: int, params: dict, scheme: ClassScheme,
-            training: bool, cache: bool, batch_size: int) -> tf.data.Dataset:
+            training: bool, cache: bool, batch_size: int, repeat: bool = False,
+            augment=None) -> tf.data.Dataset:
     """(uint8 image, uint8 training-id mask) samples, `count` of them -> cache (then, when
-    training, shuffle) -> batch -> augment (training) -> one-hot -> prefetch."""
+    training, shuffle) -> repeat (if `repeat`) -> batch -> augment (training) -> one-hot ->
+    prefetch. `augment` (default: `augment_function`) takes a batch and its key, returns
+    images and masks."""
     if cache:
         samples = samples.cache()
         if training:
             samples = samples.shuffle(count, seed=params["seed"], reshuffle_each_iteration=True)
+    if repeat:
+        samples = samples.repeat()
     dataset = samples.batch(batch_size, drop_remainder=training)
     if training:
         dataset = with_random_keys(dataset, params["seed"])
-        augment = augment_function(params["data"]["augment"], scheme)
+        augment = augment or augment_function(params["data"]["augment"], scheme)
         dataset = dataset.map(augment, num_parallel_calls=AUTOTUNE, deterministic=True)
     dataset = dataset.map(one_hot_function(scheme.n_classes), num_parallel_calls=AUTOTUNE,
                           deterministic=True)
@@ -152,7 +189,9 @@ def load_pair_function(size: int, image_resize: str, scheme: ClassScheme):
     table = tf.constant(scheme.lookup_table())
 
     def load_pair(image_path, mask_path):
-        image = resize_photo(decode_photo(tf.io.read_file(image_path), size), size, image_resize)
+        contents = tf.io.read_file(image_path)
+        image = orient_tf(decode_photo(contents, size), orientation_tf(contents))
+        image = resize_photo(image, size, image_resize)
         mask = decode_mask(tf.io.read_file(mask_path))
         return image, training_ids(resize_mask(mask, size), table)
 
@@ -163,11 +202,6 @@ def resize_photo(image, size: int, method: str) -> tf.Tensor:
     """uint8 (S, S, 3) from a decoded photo, resized with `method` (`data.image_resize`)."""
     image = tf.image.resize(image, (size, size), method=method)
     return tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
-
-
-def decode_mask(contents) -> tf.Tensor:
-    """A mask file's bytes as decoded, (H, W, channels); the first channel holds the ids."""
-    return tf.io.decode_image(contents, expand_animations=False)
 
 
 def resize_mask(mask, size: int) -> tf.Tensor:
@@ -200,6 +234,35 @@ def decode_jpeg_scaled(contents, size: int) -> tf.Tensor:
         functools.partial(tf.io.decode_jpeg, contents, channels=3, ratio=ratio)
         for ratio in JPEG_SCALE_RATIOS
     ])
+
+
+def orientation_tf(contents) -> tf.Tensor:
+    """The EXIF orientation (int32 1-8) of encoded photo bytes (`discover.exif_orientation`)."""
+    def read(data):  # bytes in a graph, a 0-d object array when eager
+        return np.int32(exif_orientation(data.item() if isinstance(data, np.ndarray) else data))
+
+    orientation = tf.numpy_function(read, [contents], tf.int32, stateful=False)
+    return tf.ensure_shape(orientation, [])
+
+
+def orient_tf(image, orientation) -> tf.Tensor:
+    """A decoded photo as stored -> as shown (`discover.orient` in TensorFlow)."""
+
+    def transposed(x):
+        return tf.transpose(x, [1, 0, 2])
+
+    branches = [
+        lambda: image,                                   # 1 (and 0: none)
+        lambda: image,                                   # 1
+        lambda: tf.reverse(image, axis=[1]),             # 2: mirrored
+        lambda: tf.image.rot90(image, 2),                # 3: upside down
+        lambda: tf.reverse(image, axis=[0]),             # 4: mirrored upside down
+        lambda: transposed(image),                       # 5
+        lambda: tf.image.rot90(image, 3),                # 6: turned 90 degrees clockwise
+        lambda: tf.image.rot90(transposed(image), 2),    # 7
+        lambda: tf.image.rot90(image, 1),                # 8: turned 90 degrees anticlockwise
+    ]
+    return tf.switch_case(tf.clip_by_value(orientation, 0, 8), branches)
 
 
 def with_random_keys(dataset: tf.data.Dataset, seed: int) -> tf.data.Dataset:
@@ -309,3 +372,164 @@ def one_hot_function(n_classes: int):
 def one_hot(masks, n_classes: int) -> tf.Tensor:
     """float32 one-hot (..., C) of training-id masks (..., 1)."""
     return tf.one_hot(tf.cast(masks[..., 0], tf.int32), depth=n_classes, dtype=tf.float32)
+
+
+@dataclass(frozen=True)
+class FaceSample:
+    """One face of a pair, planned for the tf.data graph: where its crop (`box`) and training
+    context (`context`) lie in the photo as shown, the whole-photo view (`whole`), and the
+    JPEG decoding ratio; the boxes are aligned to the ratio."""
+
+    image: str
+    mask: str
+    orientation: int
+    ratio: int
+    box: crops.Box
+    context: crops.Box
+    whole: crops.Box
+
+
+def plan_faces(pair: Pair, scheme: ClassScheme, settings: crops.CropSettings,
+               context_factor: float) -> list[FaceSample]:
+    """The faces of one pair's mask (`crops.face_boxes`; a mask with none gives one sample of
+    the whole photo) and their crops."""
+    labels = scheme.remap(load_label_map(pair.mask))
+    height, width = labels.shape
+    data = read_file(pair.image)
+    orientation = exif_orientation(data)
+    whole = crops.whole_box(height, width)
+    boxes = [crops.square_box(box, settings.margin) for box in crops.face_boxes(labels)]
+    samples = []
+    for box in boxes or [whole]:
+        context = crops.scaled_box(box, context_factor)
+        ratio = 1
+        if data[:len(JPEG_SIGNATURE)] == JPEG_SIGNATURE and orientation == 1:
+            side = context[2] - context[0]
+            target = math.ceil(settings.size * context_factor)
+            whole_side = whole[2] - whole[0]
+            ratio = max(r for r in JPEG_SCALE_RATIOS if r == 1 or (
+                side // r >= JPEG_MIN_SCALED_SIDE * target
+                and whole_side // r >= JPEG_MIN_SCALED_SIDE * settings.size))
+        samples.append(FaceSample(str(pair.image), str(pair.mask), orientation, ratio,
+                                  crops.aligned_box(box, ratio),
+                                  crops.aligned_box(context, ratio),
+                                  crops.aligned_box(whole, ratio)))
+    return samples
+
+
+def face_samples(pairs: list[Pair], params: dict, scheme: ClassScheme, training: bool,
+                 shuffle_seed: int | None = None, shard_hint: bool = False):
+    """(samples, count, augment) of `data.face_crop`: one sample per face of `pairs`.
+
+    Training samples are the uint8 context (K, K, 3) and its training-id mask (K, K, 1), and
+    the whole-photo view (S, S, 3) and mask; `augment` (for `batches`) cuts each batch's
+    crops. Evaluation samples are the crops themselves (S, S, 3) and masks, no jitter; its
+    `augment` is None.
+    """
+    data = params["data"]
+    settings = crops.CropSettings.from_params(params)
+    augment = data["augment"]
+    factor = crops.context_factor(settings, augment["rotate_degrees"], augment["scale"])
+    if not training:
+        factor = 1.0
+    with ThreadPoolExecutor() as pool:
+        planned = pool.map(lambda p: plan_faces(p, scheme, settings, factor), pairs)
+        faces = [face for group in planned for face in group]
+    columns = {
+        "image": [f.image for f in faces], "mask": [f.mask for f in faces],
+        "orientation": np.array([f.orientation for f in faces], np.int32),
+        "ratio": np.array([JPEG_SCALE_RATIOS.index(f.ratio) for f in faces], np.int32),
+        "box": np.array([f.context if training else f.box for f in faces], np.int32),
+        "whole": np.array([f.whole for f in faces], np.int32),
+    }
+    dataset = tf.data.Dataset.from_tensor_slices(columns)
+    if shard_hint:
+        dataset = dataset.shard(tf.data.experimental.SHARD_HINT, tf.data.experimental.SHARD_HINT)
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(len(faces), seed=shuffle_seed, reshuffle_each_iteration=True)
+    size = settings.size
+    side = math.ceil(size * factor) if training else size
+    load = load_face_function(size, side, data["image_resize"], scheme, training)
+    samples = dataset.map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
+    face_augment = face_augment_function(augment, settings, side, scheme) if training else None
+    return samples, len(faces), face_augment
+
+
+def load_face_function(size: int, side: int, image_resize: str, scheme: ClassScheme,
+                       training: bool):
+    """A planned face -> its crop (or, training, context and whole view), photo and mask."""
+    table = tf.constant(scheme.lookup_table())
+
+    def cut(photo, mask, box, ratio, out):
+        image = resize_photo(crops.crop_padded_tf(photo, box // ratio), out, image_resize)
+        labels = resize_mask(crops.crop_padded_tf(mask, box), out)
+        return image, training_ids(labels, table)
+
+    def load(face):
+        contents = tf.io.read_file(face["image"])
+        ratio = tf.gather(tf.constant(JPEG_SCALE_RATIOS), face["ratio"])
+        photo = tf.cond(
+            ratio > 1,
+            lambda: tf.switch_case(face["ratio"], [
+                functools.partial(tf.io.decode_jpeg, contents, channels=3, ratio=r)
+                for r in JPEG_SCALE_RATIOS]),
+            lambda: tf.io.decode_image(contents, channels=3, expand_animations=False))
+        photo = orient_tf(photo, face["orientation"])
+        mask = decode_mask(tf.io.read_file(face["mask"]))[..., :1]
+        image, labels = cut(photo, mask, face["box"], ratio, side)
+        if not training:
+            return image, labels
+        whole_image, whole_labels = cut(photo, mask, face["whole"], ratio, size)
+        return image, labels, whole_image, whole_labels
+
+    return load
+
+
+def face_augment_function(augment: dict, settings: crops.CropSettings, context: int,
+                          scheme: ClassScheme):
+    """(contexts, context masks, wholes, whole masks, key) -> (images, masks) of S x S.
+
+    Per sample: a crop cut from the context, jittered in position (`jitter_shift`) and scale
+    (`jitter_scale`), or, with probability `whole_photo`, the whole-photo view; then the
+    flip, rotation, zoom, brightness and contrast of `data.augment`, as `augment_function`.
+    """
+    flip_table = flip_lookup_table(scheme)
+    max_angle = augment["rotate_degrees"] * math.pi / 180
+    size = settings.size
+
+    def augment_batch(contexts, context_masks, wholes, whole_masks, key):
+        batch = tf.shape(contexts)[0]
+        draws = tf.random.stateless_uniform([batch, 9], seed=key, minval=-1.0, maxval=1.0)
+        flipped = draws[:, 0] < 0
+        angle, zoom = draws[:, 1] * max_angle, 1 + draws[:, 2] * augment["scale"]
+        cut = crops.window_transforms(angle, zoom, draws[:, 5] * settings.jitter_shift,
+                                      draws[:, 6] * settings.jitter_shift,
+                                      1 + draws[:, 7] * settings.jitter_scale, context, size)
+        whole = affine_transforms(angle, zoom, tf.shape(wholes)[1:3])
+        if augment["hflip"]:
+            cut = mirrored(cut, flipped, context)
+            whole = mirrored(whole, flipped, size)
+        images = tf.where(
+            (draws[:, 8] + 1)[:, None, None, None] < 2 * settings.whole_photo,
+            transform_to(wholes, whole, size, "BILINEAR", "REFLECT"),
+            transform_to(contexts, cut, size, "BILINEAR", "REFLECT"))
+        masks = tf.where(
+            (draws[:, 8] + 1)[:, None, None, None] < 2 * settings.whole_photo,
+            transform_to(whole_masks, whole, size, "NEAREST", "CONSTANT"),
+            transform_to(context_masks, cut, size, "NEAREST", "CONSTANT"))
+        if augment["hflip"] and flip_table is not None:
+            masks = tf.where(flipped[:, None, None, None],
+                             tf.gather(flip_table, tf.cast(masks, tf.int32)), masks)
+        images = jitter(tf.cast(images, tf.float32), draws[:, 3] * augment["brightness"],
+                        1 + draws[:, 4] * augment["contrast"])
+        return images, masks
+
+    return augment_batch
+
+
+def transform_to(images, transforms, size: int, interpolation: str, fill_mode: str):
+    """`transform` into `size` x `size` outputs."""
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=tf.constant([size, size]),
+        fill_value=0.0, interpolation=interpolation, fill_mode=fill_mode,
+    )

@@ -44,6 +44,7 @@ from tqdm.auto import tqdm
 from facelib.core.errors import UsageError
 from facelib.core.io import atomic_path, write_json
 from facelib.data.discover import DatasetError, ShardPair, find_pairs
+from facelib.data.mask_decoding import decode_mask
 from facelib.data.validate import (
     Problem,
     ValidationReport,
@@ -97,7 +98,7 @@ def resized_pngs_function(size: int, image_resize: str):
                                    expand_animations=False)
         image = tf.image.resize(image, (size, size), method=image_resize)
         image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
-        mask = tf.io.decode_image(tf.io.read_file(mask_path), expand_animations=False)
+        mask = decode_mask(tf.io.read_file(mask_path))  # a palette PNG: its indices
         mask = tf.image.resize(mask[..., :1], (size, size), method="nearest")
         return tf.io.encode_png(image), tf.io.encode_png(tf.cast(mask, tf.uint8))
 

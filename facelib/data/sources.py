@@ -14,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 
 from facelib.core.errors import FacelibError
-from facelib.core.io import write_text
+from facelib.core.io import write_png, write_text
 from facelib.core.params import ParamsError, resolve_path
 from facelib.core.scheme import ClassScheme
 from facelib.data import shards, validate
@@ -72,6 +73,10 @@ class FolderSource:
                 shuffle_seed: int | None, shard_hint: bool) -> tf.data.Dataset:
         return folder_samples(pairs, params["data"], scheme, shuffle_seed, shard_hint)
 
+    def photo_files(self, pairs: list[Pair], out_dir: Path) -> list[str]:
+        """Photo files of the pairs, for tools that read photos: their own files."""
+        return [str(pair.image) for pair in pairs]
+
     def pairs_of_split(self, rows: pd.DataFrame) -> list[Pair]:
         """The pairs of `split.csv` rows."""
         return [Pair(r.stem, r.subject, r.folder, Path(r.image), Path(r.mask))
@@ -116,6 +121,14 @@ class ShardSource:
     def samples(self, pairs: list[ShardPair], params: dict, scheme: ClassScheme,
                 shuffle_seed: int | None, shard_hint: bool) -> tf.data.Dataset:
         return shard_samples(pairs, scheme, shuffle_seed, shard_hint)
+
+    def photo_files(self, pairs: list[ShardPair], out_dir: Path) -> list[str]:
+        """The pairs' photos at the shard size, written to `out_dir/STEM.png`."""
+        paths = []
+        for stem, image, _ in self.read(pairs):
+            paths.append(Path(out_dir) / f"{stem}.png")
+            write_png(paths[-1], cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        return [str(path) for path in paths]
 
     def pairs_of_split(self, rows: pd.DataFrame) -> list[ShardPair]:
         return [ShardPair(r.stem, r.subject, r.folder, Path(r.shard)) for r in rows.itertuples()]

@@ -20,7 +20,7 @@ the cached datasets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -497,6 +497,12 @@ def finish_photo(image: np.ndarray, pose: Pose, rng: np.random.Generator) -> np.
 def draw_sample(look: Look, pose: Pose, rng: np.random.Generator):
     """One photo (BGR uint8), its label map (uint8 source ids) and the labels painted."""
     canvas = Canvas(draw_background(rng, pose.width, pose.height), look, pose)
+    draw_person(canvas, rng)
+    return finish_photo(canvas.image, pose, rng), canvas.mask, canvas.labels
+
+
+def draw_person(canvas: Canvas, rng: np.random.Generator) -> None:
+    """Every part of the canvas's person, back to front."""
     draw_hair_back(canvas, rng)
     draw_neck(canvas)
     draw_clothes(canvas)
@@ -510,4 +516,43 @@ def draw_sample(look: Look, pose: Pose, rng: np.random.Generator):
     draw_hair_front(canvas, rng)
     draw_glasses(canvas)
     draw_covering(canvas, rng)
-    return finish_photo(canvas.image, pose, rng), canvas.mask, canvas.labels
+
+
+def draw_people(looks: list[Look], poses: list[Pose], rng: np.random.Generator):
+    """`draw_sample` for several people in one photo (the first pose's size, blur, noise),
+    painted in the order given into one photo and one label map."""
+    first = poses[0]
+    image = draw_background(rng, first.width, first.height)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    labels = {SourceId.BACKGROUND}
+    for look, pose in zip(looks, poses, strict=True):
+        canvas = Canvas(image, look, pose)
+        canvas.mask, canvas.labels = mask, labels
+        draw_person(canvas, rng)
+    return finish_photo(image, first, rng), mask, labels
+
+
+def small_face_pose(pose: Pose, rng: np.random.Generator) -> Pose:
+    """`pose` with a face half-height of 10-20% of the photo's height, anywhere it fits."""
+    scale = min(rng.uniform(0.10, 0.20) * pose.height, pose.width / 2.5)
+    center = (rng.uniform(1.2 * scale, pose.width - 1.2 * scale),
+              rng.uniform(1.25 * scale, pose.height - 1.3 * scale))
+    return replace(pose, scale=scale, center=center)
+
+
+def group_poses(pose: Pose, count: int, rng: np.random.Generator) -> list[Pose]:
+    """`count` people side by side in the photo of `pose`, faces apart (centres at least 2.6
+    face half-heights apart, so no hair or face covers another's face)."""
+    slot = pose.width / count
+    top = min(rng.uniform(0.12, 0.25) * pose.height, slot / 2.6)
+    poses = []
+    for index in range(count):
+        scale = top * rng.uniform(0.8, 1.0)
+        other = random_pose(rng, portrait=pose.height > pose.width)
+        x = slot * (index + 0.5) + rng.uniform(-0.5, 0.5) * (slot - 2.6 * scale) / 2
+        y = rng.uniform(max(1.25 * scale, 0.35 * pose.height),
+                        max(1.3 * scale, min(0.6 * pose.height, pose.height - 1.3 * scale)))
+        poses.append(replace(other, width=pose.width, height=pose.height, center=(x, y),
+                             scale=scale, blur=pose.blur, noise=pose.noise,
+                             jpeg_quality=pose.jpeg_quality))
+    return poses

@@ -31,9 +31,12 @@ from facelib.data.discover import (
     as_label_map,
     dataset_folders,
     decode,
+    decode_mask,
+    exif_orientation,
     list_folder,
     load_label_map,
     read_file,
+    shown_size,
     subject_of,
 )
 
@@ -89,9 +92,11 @@ def validate_dataset(
     """Check every file under `root` (reference layout) and report each problem with its path.
 
     Checked: a missing partner, an unsupported extension, two files of one stem, an empty or
-    unreadable file, image and mask of different sizes, a mask that is not one 8-bit channel
-    (three equal channels are accepted), label values outside `scheme` (default: the default
-    class scheme). Raises DatasetError only when `root` is not a dataset folder at all.
+    unreadable file, image and mask of different sizes (the image as shown, after its EXIF
+    orientation), a mask that is not one 8-bit channel (three equal channels, and palette
+    PNGs read by their indices, are accepted), label values outside `scheme` (default: the
+    default class scheme). Raises DatasetError only when `root` is not a dataset folder at
+    all.
     """
     root = Path(root)
     scheme = scheme or default_scheme()
@@ -139,19 +144,23 @@ def check_pair(pair: Pair, valid_labels: np.ndarray) -> list[Problem]:
     """Problems of one pair; `valid_labels[v]` says whether label value v is allowed."""
     problems = []
     image = _decoded(pair.image, problems, pair.stem)
-    mask = _decoded(pair.mask, problems, pair.stem)
+    mask = _decoded(pair.mask, problems, pair.stem, decode_mask)
     if mask is not None:
         try:
             mask = as_label_map(pair.mask, mask)
         except DatasetError as e:
             problems.append(_problem(e, pair.mask, pair.stem))
             mask = None
-    if image is not None and mask is not None and image.shape[:2] != mask.shape[:2]:
-        problems.append(Problem(
-            str(pair.mask),
-            f"mask is {_size(mask)} but its image {pair.image.name} is {_size(image)}",
-            pair.stem,
-        ))
+    if image is not None and mask is not None:
+        shown = shown_size(image.shape, exif_orientation(read_file(pair.image)))
+        if shown != mask.shape[:2]:
+            turned = " once its EXIF orientation is applied" if shown != image.shape[:2] else ""
+            problems.append(Problem(
+                str(pair.mask),
+                f"mask is {_size(mask)} but its image {pair.image.name} is "
+                f"{shown[1]}x{shown[0]}{turned}",
+                pair.stem,
+            ))
     if mask is not None:
         outside = _labels_outside(mask, valid_labels)
         if outside:
@@ -161,9 +170,10 @@ def check_pair(pair: Pair, valid_labels: np.ndarray) -> list[Problem]:
     return problems
 
 
-def _decoded(path: Path, problems: list[Problem], stem: str) -> np.ndarray | None:
+def _decoded(path: Path, problems: list[Problem], stem: str,
+             decoder: Callable = decode) -> np.ndarray | None:
     try:
-        return decode(path, read_file(path))
+        return decoder(path, read_file(path))
     except DatasetError as e:
         problems.append(_problem(e, path, stem))
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,11 @@ from tqdm.auto import tqdm
 from facelib.core.errors import UsageError
 from facelib.core.io import write_json, write_png, write_text
 from facelib.core.scheme import ClassScheme
+from facelib.data.crops import CropSettings, face_boxes, match_faces
 from facelib.data.discover import load_label_map
 from facelib.data.shards import is_shard_folder, read_shards, shard_records
 from facelib.data.sources import data_source
-from facelib.engine.predict import predict_images
+from facelib.engine.localise import model_input_size, segment_photos
 from facelib.models.metrics import confusion_matrix, confusion_metrics
 
 
@@ -24,25 +26,43 @@ def evaluate_model(model, pairs, params: dict, source=None,
                    predictions_dir: Path | None = None) -> dict:
     """Predict every pair, accumulate one confusion matrix; optionally save the label maps.
 
-    `source` (default: the profile's, `data_source(params)`) reads the pairs: a folder's
-    at each photo's own size, shards' at the shard size (`source.evaluated_at` says which).
+    Photos go through what `facelib predict` does (`localise.segment_photos`: with
+    `data.face_crop`, find the faces, parse each in its crop, paste back), and are scored
+    at their size; the masks serve only the scores. `source` (default: the profile's,
+    `data_source(params)`) reads the pairs: a folder's at each photo's own size, shards' at
+    the shard size (`source.evaluated_at` says which). The result's `faces` counts the faces
+    of the masks (`crops.face_boxes`), those found (a box of IoU >= 0.5 with one) and the
+    boxes that are no face.
     """
     source = source or data_source(params)
     scheme = ClassScheme.from_params(params["data"]["classes"])
+    settings = replace(CropSettings.from_params(params), size=model_input_size(model))
     batch_size = params["eval"]["batch_size"]
     confusion = np.zeros((scheme.n_classes, scheme.n_classes), dtype=np.int64)
+    faces = {"true": 0, "found": 0, "false": 0, "photos_without_face": 0}
     if predictions_dir is not None:
         Path(predictions_dir).mkdir(parents=True, exist_ok=True)
     for chunk in tqdm(chunks(source.read(pairs), batch_size),
                       total=-(-len(pairs) // batch_size),
                       desc="evaluate", unit="batch", leave=False):
         stems, images, masks = zip(*chunk, strict=True)
-        predictions = predict_images(model, list(images), batch_size)
-        for stem, mask, predicted in zip(stems, masks, predictions, strict=True):
-            confusion += confusion_matrix(scheme.remap(mask), predicted, scheme.n_classes)
+        parsed = segment_photos(model, list(images), settings, batch_size)
+        for stem, mask, photo in zip(stems, masks, parsed, strict=True):
+            truth = scheme.remap(mask)
+            confusion += confusion_matrix(truth, photo.labels, scheme.n_classes)
+            true_boxes = face_boxes(truth)
+            found, false = match_faces(true_boxes, [face.box for face in photo.faces])
+            faces["true"] += len(true_boxes)
+            faces["found"] += found
+            faces["false"] += false
+            faces["photos_without_face"] += not photo.faces
             if predictions_dir is not None:
-                write_png(Path(predictions_dir) / f"{stem}.png", predicted)
-    return {"metrics": confusion_metrics(confusion, scheme.names), "confusion": confusion}
+                write_png(Path(predictions_dir) / f"{stem}.png", photo.labels)
+    boxes = faces["found"] + faces["false"]
+    faces["detection_rate"] = faces["found"] / faces["true"] if faces["true"] else None
+    faces["false_rate"] = faces["false"] / boxes if boxes else 0.0
+    return {"metrics": confusion_metrics(confusion, scheme.names), "confusion": confusion,
+            "faces": faces}
 
 
 def chunks(items: Iterable, size: int) -> Iterator[list]:

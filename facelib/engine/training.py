@@ -3,7 +3,10 @@
 Each model writes its run folder (`facelib.core.runs`). From shards, `split.csv` names each
 pair's shard file and the test split is scored at the shard size (`evaluated_at` in
 metrics.json says which). A run interrupted by Ctrl-C or SIGTERM resumes from its last
-finished epoch when started again (`backup/`).
+finished epoch when started again (`backup/`). Under `train.strategy: multiworker` only the
+chief (`facelib.engine.workers.is_chief`) writes the run folder; every worker trains the
+same number of steps per epoch from an endless share of the training split, so none runs
+dry.
 """
 
 from __future__ import annotations
@@ -22,8 +25,11 @@ from facelib.core.params import ParamsError, model_name, params_for_model
 from facelib.core.runs import MODEL_FILE, Run, run_dir
 from facelib.data.pipeline import make_dataset
 from facelib.data.sources import data_source, load_splits
-from facelib.engine.callbacks import BestModelSaver, CallbackState, EpochHistory
+from facelib.engine.callbacks import BestModelSaver, CallbackState, EpochHistory, EpochLog
 from facelib.engine.evaluate import evaluate_model, write_metrics
+from facelib.engine.provenance import write_run_provenance
+from facelib.engine.tensorboard import tensorboard_callback
+from facelib.engine.workers import is_chief, results_written, wait_for_results, worker_count
 from facelib.models import build_model, load_model
 from facelib.models.losses import build_loss, build_metrics
 
@@ -68,6 +74,7 @@ def train_model(params: dict, spec: dict, force: bool = False) -> Run:
     the run folder's params.yaml holds the result."""
 
     params = params_for_model(params, spec)
+    chief = is_chief(params)
     folder = run_dir(params, spec)
     name = model_name(spec)
     state = run_state(params, spec)
@@ -78,17 +85,24 @@ def train_model(params: dict, spec: dict, force: bool = False) -> Run:
             f"{folder} holds a finished run with other params; use --force (or "
             "force=True) to replace it, or set output_dir to keep both"
         )
-    if force or state == "stale":
-        shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_text(folder / "params.pending.yaml", params_text(params))
+    if chief:
+        if force or state == "stale":
+            shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text(folder / "params.pending.yaml", params_text(params))
     source = data_source(params)
     with _stop_on_sigterm():
-        model, splits = _fit(params, spec, source, folder)
+        model, splits = _fit(params, spec, source, folder, chief)
+    if not chief:  # the chief evaluates and writes the results
+        wait_for_results(name)
+        return Run(name, folder, {}, resumed=state == "partial")
     metrics = _evaluate(params, spec, source, model, splits, folder)
+    write_run_provenance(folder, params_text(params), splits, source)
     write_text(folder / "params.yaml", params_text(params))
     (folder / "params.pending.yaml").unlink(missing_ok=True)
     shutil.rmtree(folder / "backup", ignore_errors=True)
+    if worker_count(params) > 1:
+        results_written(name)
     return Run(name, folder, metrics, resumed=state == "partial")
 
 
@@ -140,28 +154,55 @@ def steps_per_epoch(params: dict, n_train: int) -> int:
     return params["train"]["steps_per_epoch"] or n_train // params["train"]["batch_size"]
 
 
-def _fit(params: dict, spec: dict, source, folder: Path):
+def _fit(params: dict, spec: dict, source, folder: Path, chief: bool = True):
     train_params = params["train"]
-    splits = load_splits(params, source, skipped_report=folder / "skipped.txt")
-    write_split(splits, folder / "split.csv")
+    splits = load_splits(params, source,
+                         skipped_report=folder / "skipped.txt" if chief else None)
+    if chief:
+        write_split(splits, folder / "split.csv")
+    multiworker = train_params["strategy"] == "multiworker"
+    if multiworker:
+        _check_shares(splits["train"], worker_count(params))
     strategy = configure_tensorflow(params)
-    train_data = make_dataset(splits["train"], params, training=True, source=source)
-    if train_params["steps_per_epoch"]:  # epochs of a fixed number of steps: never run dry
-        train_data = train_data.repeat()
+    if multiworker:
+        _stop_on_sigterm.rearm()
+    fit_steps = train_params["steps_per_epoch"]
+    if multiworker:
+        # Workers' shares differ in size: a worker whose share ended would get empty batches
+        # while the others still train. Endless shares and a fixed step count avoid that.
+        fit_steps = fit_steps or steps_per_epoch(params, len(splits["train"]))
+        train_data = make_dataset(splits["train"], params, training=True, source=source,
+                                  repeat=True)
+    else:
+        train_data = make_dataset(splits["train"], params, training=True, source=source)
+        if fit_steps:  # epochs of a fixed number of steps: never run dry
+            train_data = train_data.repeat()
     val_data = make_dataset(splits["val"], params, training=False, source=source)
+    steps = steps_per_epoch(params, len(splits["train"]))
+    if params["data"]["face_crop"] and not train_params["steps_per_epoch"]:
+        steps = int(train_data.cardinality())  # a sample per face, not per photo
     with strategy.scope():
         model = build_model(spec, params)
-        compile_model(model, params, steps_per_epoch(params, len(splits["train"])))
+        compile_model(model, params, steps)
     model.fit(
         train_data,
         validation_data=val_data,
         epochs=train_params["epochs"],
-        steps_per_epoch=train_params["steps_per_epoch"],
-        callbacks=_callbacks(params, folder),
-        verbose=2,
+        steps_per_epoch=fit_steps,
+        callbacks=_callbacks(params, model_name(spec), folder, chief),
+        verbose=0,
     )
     best = folder / MODEL_FILE
-    return (load_model(best) if best.exists() else model), splits
+    return (load_model(best) if chief and best.exists() else model), splits
+
+
+def _check_shares(pairs: list, workers: int) -> None:
+    """Each worker trains on whole shard files or on every n-th pair: it needs one at least."""
+    units = len({p.location for p in pairs})
+    if units < workers:
+        raise ParamsError(f"train.strategy = multiworker: {workers} workers, but the training "
+                          f"split is in {units} file(s) (each worker reads whole shard files)"
+                          "; use fewer workers or shards of fewer examples")
 
 
 def write_split(splits: dict, path: Path) -> None:
@@ -170,7 +211,7 @@ def write_split(splits: dict, path: Path) -> None:
     write_text(path, pd.DataFrame(rows).to_csv(index=False))
 
 
-def _callbacks(params: dict, folder: Path) -> list:
+def _callbacks(params: dict, name: str, folder: Path, chief: bool = True) -> list:
 
 
     train_params = params["train"]
@@ -184,11 +225,16 @@ def _callbacks(params: dict, folder: Path) -> list:
             monitor=reduce_lr["monitor"], patience=reduce_lr["patience"],
             factor=reduce_lr["factor"], min_lr=reduce_lr["min_lr"], verbose=1))
     # BackupAndRestore comes last: an epoch counts as done only once its files are written.
+    # The other workers read the chief's files and write none (BackupAndRestore's own
+    # temporary backup/workertemp_N excepted, removed after each save).
     return [
-        EpochHistory(folder / "history.csv"),
+        *([EpochHistory(folder / "history.csv")] if chief else []),
+        EpochLog(name, train_params["epochs"]),
         *schedule,
-        CallbackState(folder / "callbacks.json", schedule),
-        BestModelSaver(folder / MODEL_FILE, monitor=train_params["checkpoint_monitor"]),
+        CallbackState(folder / "callbacks.json", schedule, write=chief),
+        BestModelSaver(folder / MODEL_FILE, monitor=train_params["checkpoint_monitor"],
+                       write=chief),
+        *([tensorboard_callback(folder)] if train_params["tensorboard"] and chief else []),
         tf.keras.callbacks.BackupAndRestore(str(folder / "backup")),
     ]
 
@@ -203,6 +249,8 @@ def _evaluate(params: dict, spec: dict, source, model, splits: dict, folder: Pat
         "image_size": params["data"]["image_size"],
         "n_images": len(splits["test"]),
         "evaluated_at": source.evaluated_at,
+        "face_crop": params["data"]["face_crop"],
+        "faces": result["faces"],
         **result["metrics"],
     }
     write_metrics(folder, metrics, result["confusion"])
@@ -223,6 +271,15 @@ class _stop_on_sigterm:
     @staticmethod
     def _raise(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
+
+    @staticmethod
+    def rearm():
+        """Give SIGTERM back to Python's handler: MultiWorkerMirroredStrategy's coordination
+        service installs TensorFlow's own (a preemption notice), which swallows the signal."""
+        try:
+            signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGTERM))
+        except (TypeError, ValueError):  # no Python handler, or not the main thread
+            pass
 
     def __exit__(self, *exc):
         if self._previous is not None:

@@ -10,6 +10,8 @@ per-class TP/FP/FN counts (multilabel_confusion_matrix) and applies the same for
 class that never occurs and is never predicted has 0/0; sklearn reports 0 there
 (zero_division=0) and so do we. Means are unweighted (sklearn's `average="macro"`), over all
 classes and over the face classes without background (as face-parsing papers report).
+Overall pixel accuracy = trace(C) / sum(C), the share of pixels whose class is right (the
+score FASSEG papers report); a class's pixel accuracy is its recall.
 """
 
 from __future__ import annotations
@@ -46,10 +48,19 @@ def per_class_scores(confusion: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def confusion_metrics(confusion: np.ndarray, class_names: list[str] | tuple[str, ...]) -> dict:
-    """`{"classes", "per_class": {name: scores}, "mean": scores, "mean_foreground": scores}`.
+def pixel_accuracy(confusion: np.ndarray) -> float:
+    """trace / sum of the confusion matrix: the share of pixels given their true class."""
+    confusion = np.asarray(confusion, dtype=float)
+    total = confusion.sum()
+    return float(np.trace(confusion) / total) if total else 0.0
 
-    The first class is background; `mean_foreground` leaves it out.
+
+def confusion_metrics(confusion: np.ndarray, class_names: list[str] | tuple[str, ...]) -> dict:
+    """`{"classes", "per_class": {name: scores}, "mean": scores, "mean_foreground": scores,
+    "pixel_accuracy"}`.
+
+    The first class is background; `mean_foreground` leaves it out. A class's pixel accuracy
+    is its `recall`.
     """
     scores = per_class_scores(confusion)
     names = list(class_names)
@@ -60,6 +71,7 @@ def confusion_metrics(confusion: np.ndarray, class_names: list[str] | tuple[str,
         },
         "mean": {s: float(scores[s].mean()) for s in SCORES},
         "mean_foreground": {s: float(scores[s][1:].mean()) for s in SCORES},
+        "pixel_accuracy": pixel_accuracy(confusion),
     }
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
+import zipfile
 from pathlib import Path
 
 import efficientnet.tfkeras  # noqa: F401 (registers efficientnet's swish and FixedDropout)
@@ -31,5 +34,16 @@ def save_model(model: tf.keras.Model, path: str | Path) -> None:
 
 
 def load_model(path: str | Path) -> tf.keras.Model:
-    """A model written by save_model, uncompiled (training code compiles it)."""
-    return tf.keras.models.load_model(Path(path), custom_objects=custom_objects(), compile=False)
+    """A model written by save_model, uncompiled (training code compiles it).
+
+    A `.keras` archive is built from its config and given the weights from an extracted
+    copy of its `model.weights.h5`: tf-keras' own loader reads them inside the zip, where
+    each backward seek re-reads the entry from its start (many times slower)."""
+    path = Path(path)
+    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
+        return tf.keras.models.load_model(path, custom_objects=custom_objects(), compile=False)
+    with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as folder:
+        config = {**json.loads(archive.read("config.json")), "compile_config": None}
+        model = tf.keras.saving.deserialize_keras_object(config, custom_objects())
+        model.load_weights(archive.extract("model.weights.h5", folder))
+    return model

@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from facelib.core.catalog import PREPROCESSING
 from facelib.core.params import resolve_path
+from facelib.models.init_from import init_from_run
 from facelib.models.layers import BackbonePreprocessing
 from facelib.models.registry import ARCHITECTURE_BUILDERS
 from facelib.models.weights import cached_imagenet_weights, load_encoder_weights
@@ -41,13 +42,27 @@ def build_core(architecture: str, backbone: str, size: int, n_classes: int,
     return ARCHITECTURE_BUILDERS[architecture](backbone, common, model_params)
 
 
+def set_batchnorm_momentum(model: tf.keras.Model, momentum: float) -> int:
+    """Set the moving-average momentum of every BatchNormalization layer, nested ones too;
+    returns how many. Keras reads it when the training step is traced, so set it before."""
+    count = 0
+    for layer in model.layers:
+        if isinstance(layer, tf.keras.Model):
+            count += set_batchnorm_momentum(layer, momentum)
+        elif isinstance(layer, tf.keras.layers.BatchNormalization):
+            layer.momentum = momentum
+            count += 1
+    return count
+
+
 def build_model(spec: dict, params: dict) -> tf.keras.Model:
     """The model `spec` = {architecture, backbone} for `params` (data.image_size, data.classes,
     model.*), named `{architecture}_{backbone}`.
 
     Encoder weights: `model.weights_path` (a local .h5 file, loaded by layer name) if set, else
     ImageNet weights from the Keras cache if `model.encoder_weights` is imagenet (raises
-    WeightsUnavailableError rather than downloading), else random.
+    WeightsUnavailableError rather than downloading), else random. With `model.init_from`
+    (a finished run), every layer that fits takes that run's weights (`init_from_run`).
     """
     architecture, backbone = spec["architecture"], spec["backbone"]
     model_params = params["model"]
@@ -61,6 +76,8 @@ def build_model(spec: dict, params: dict) -> tf.keras.Model:
     if model_params["weights_path"]:
         load_encoder_weights(core, resolve_path(model_params["weights_path"]))
     core = tf.keras.Model(core.inputs, core.outputs, name="core")
+    if model_params["batchnorm_momentum"] is not None:
+        set_batchnorm_momentum(core, model_params["batchnorm_momentum"])
 
     images = tf.keras.Input((size, size, 3), name="image")
     x = BackbonePreprocessing(PREPROCESSING[backbone], dtype="float32",
@@ -72,4 +89,7 @@ def build_model(spec: dict, params: dict) -> tf.keras.Model:
     if inner_size != size:
         x = tf.keras.layers.Resizing(size, size, dtype="float32", name="resize_to_input")(x)
     probabilities = tf.keras.layers.Activation("softmax", dtype="float32", name="probabilities")(x)
-    return tf.keras.Model(images, probabilities, name=f"{architecture}_{backbone}")
+    model = tf.keras.Model(images, probabilities, name=f"{architecture}_{backbone}")
+    if model_params["init_from"]:
+        print(init_from_run(model, resolve_path(model_params["init_from"])).summary())
+    return model

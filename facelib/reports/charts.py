@@ -63,6 +63,22 @@ def plot_scores_by_model(comparison: pd.DataFrame) -> plt.Figure:
     return _finish(fig)
 
 
+def plot_score_by_param(comparison: pd.DataFrame, keys: list[str],
+                        score: str = "iou") -> plt.Figure:
+    """The mean `score` of each run against each varied param (one panel a key)."""
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2), squeeze=False,
+                             sharey=True)
+    for ax, key in zip(axes[0], keys, strict=True):
+        values = comparison[key].astype(str)
+        sns.stripplot(x=values, y=comparison[score], hue=comparison["architecture"], ax=ax,
+                      size=8, jitter=False, order=sorted(values.unique()))
+        ax.set_xlabel(key)
+        ax.set_ylabel(f"test mean {score}")
+        if ax is not axes[0][-1] and ax.get_legend():
+            ax.get_legend().remove()
+    return _finish(fig)
+
+
 def plot_iou_heatmap(per_class_iou: pd.DataFrame) -> plt.Figure:
     """Models (rows) by classes (columns), annotated."""
     width = 1.1 * per_class_iou.shape[1] + 2
