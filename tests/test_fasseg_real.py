@@ -63,10 +63,10 @@ def test_one_short_epoch_trains_and_scores_the_test_persons(converted, tmp_path)
         "eval": {"batch_size": 16},
     })
     run = train_model(params, params["models"][0])
-    metrics = json.loads((run.run_dir / "metrics.json").read_text())
+    metrics = json.loads((run.folder / "metrics.json").read_text())
     assert metrics["classes"] == CLASSES
     assert metrics["evaluated_at"] == "photo size"
     assert 0 < metrics["pixel_accuracy"] <= 1
-    split = pd.read_csv(run.run_dir / "split.csv")
+    split = pd.read_csv(run.folder / "split.csv")
     assert metrics["n_images"] == (split["split"] == "test").sum() > 80
-    assert len(list((run.run_dir / "test_predictions").glob("*.png"))) == metrics["n_images"]
+    assert len(list((run.folder / "test_predictions").glob("*.png"))) == metrics["n_images"]
