@@ -112,6 +112,10 @@ def configure_tensorflow(params: dict):
     tf.keras.utils.set_random_seed(params["seed"])
     if params["train"]["deterministic"]:
         tf.config.experimental.enable_op_determinism()
+        # Grappler's arithmetic optimizer merges sums into AddN ops; the CPU AddN starts
+        # from whichever input buffer it may reuse, which depends on which other ops are
+        # done by then: the summation order, and so the weights, followed the machine's load.
+        tf.config.optimizer.set_experimental_options({"arithmetic_optimization": False})
     tf.keras.mixed_precision.set_global_policy(params["train"]["precision"])
     strategy = params["train"]["strategy"]
     if strategy == "mirrored":  # every GPU, else every (logical) CPU device
