@@ -37,3 +37,12 @@ def cli(capsys):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory, facelib_cmd):
+    """`facelib run params/quick.yaml` once per session: (its output folder, its CliResult).
+    The end-to-end tests read it, the export tests export its DeepLabV3+ run."""
+    out = tmp_path_factory.mktemp("quick")
+    done = facelib_cmd("run", "params/quick.yaml", "--set", f"output_dir={out}")
+    return out, done

@@ -31,13 +31,6 @@ SCHEME = ClassScheme.from_params(load_params(ROOT / "params/quick.yaml")["data"]
 pytestmark = [pytest.mark.slow, pytest.mark.notebook]
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory, facelib_cmd):
-    out = tmp_path_factory.mktemp("quick")
-    done = facelib_cmd("run", "params/quick.yaml", "--set", f"output_dir={out}")
-    return out, done
-
-
 def confusion_of_test_split(run: Path) -> np.ndarray:
     """The confusion matrix of a run's test split, from its masks and saved label maps."""
     split = pd.read_csv(run / "split.csv")

@@ -1,10 +1,11 @@
 """`facelib export`: SavedModel and TFLite exports that run without facelib and agree with
 the Keras model.
 
-The slow tests train one quick DeepLabV3+/EfficientNetB0 run (two epochs at 64 px; it has
-all of facelib's custom layers) and export it once per format; each export is then loaded
-by a plain `python -c` that never imports facelib, and scored against the run's own
-test-split label maps (written by the Keras model at training time).
+The slow tests take the quick pipeline's DeepLabV3+/EfficientNetB0 run (`quick_run` of
+conftest.py: two epochs at 64 px; it has all of facelib's custom layers) and export it once
+per format; each export is then loaded by a plain `python -c` that never imports facelib,
+and scored against the run's own test-split label maps (written by the Keras model at
+training time).
 """
 
 import json
@@ -77,11 +78,9 @@ def facelib_cli(*args):
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("export_run")
-    done = facelib_cli("train", "params/quick.yaml", "--model", MODEL,
-                       "--set", f"output_dir={out}")
-    assert done.returncode == 0, done.stderr
+def run(quick_run):
+    out, done = quick_run
+    assert done.code == 0, done.err
     return out / "runs" / MODEL
 
 
