@@ -30,6 +30,7 @@ from facelib.engine.evaluate import evaluate_model, write_metrics
 from facelib.engine.provenance import write_run_provenance
 from facelib.engine.tensorboard import tensorboard_callback
 from facelib.engine.workers import is_chief, results_written, wait_for_results, worker_count
+from facelib.engine.xla import check_xla
 from facelib.models import build_model, load_model
 from facelib.models.losses import build_loss, build_metrics
 
@@ -143,7 +144,10 @@ def build_optimizer(train_params: dict, steps_per_epoch: int | None = None):
 
 
 def compile_model(model, params: dict, steps_per_epoch: int | None = None) -> None:
-
+    """Compile for `fit`. A model built under `train.precision: mixed_float16` gets its
+    optimizer wrapped by Keras in a LossScaleOptimizer (dynamic loss scaling); with
+    `train.xla: true`, a model XLA cannot train stops here (`facelib.engine.xla`)."""
+    check_xla(model, params["train"])
     n_classes = len(params["data"]["classes"])
     model.compile(
         optimizer=build_optimizer(params["train"], steps_per_epoch),
