@@ -1,6 +1,6 @@
-"""Part 3, precision and XLA: float32 and mixed_bfloat16, XLA off and on, on the first reference
-architecture: images/s, and the mean IoU on held-out pairs after the same short training
-(scored by `facelib.models.metrics`), so speed is never bought with quality.
+"""Part 3, precision and XLA: float32, mixed_bfloat16 and (on a GPU) mixed_float16, XLA off and
+on, on the first reference architecture: images/s, and the mean IoU on held-out pairs after the
+same short training (scored by `facelib.models.metrics`), so speed is never bought with quality.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from facelib.models import build_model
 from facelib.models.metrics import confusion_matrix, confusion_metrics
 
 PRECISION_CONFIGS = (("float32", False), ("float32", True), ("mixed_bfloat16", False),
-                     ("mixed_bfloat16", True))
+                     ("mixed_bfloat16", True), ("mixed_float16", False), ("mixed_float16", True))
 IOU_TOLERANCE = 0.02  # a faster config is recommended only if its mean IoU is this close
 MAX_SLOWDOWN = 3.0  # a config this many times slower than float32 is not trained to the end
 PROBE_STEPS = 2  # timed steps that decide whether a precision config is trained to the end
@@ -136,6 +136,8 @@ def skipped_config(precision: str, xla: bool, settings: Settings) -> dict | None
         return {"note": "not run in --quick: compiling with XLA takes a while"}
     if precision == "float32":
         return None
+    if precision == "mixed_float16" and not tf.config.list_physical_devices("GPU"):
+        return {"note": "not run: no GPU (float16 is fast on NVIDIA GPUs only)"}
     slowdown = step_slowdown(precision)
     if slowdown <= MAX_SLOWDOWN:
         return None
