@@ -18,15 +18,16 @@ import tensorflow as tf
 from facelib.core.params import ParamsError
 
 
-def xla_obstacles(model: tf.keras.Model, train_params: dict) -> list[str]:
-    """Why XLA cannot train `model` with `train_params` (one reason per kind), or []."""
+def xla_obstacles(model: tf.keras.Model, train_params: dict) -> dict[str, str]:
+    """Why XLA cannot train `model` with `train_params`: {kind: reason}, one layer named per
+    kind (nearest, bilinear, max_pool); empty if it can."""
     found: dict[str, str] = {}
     for layer in model.submodules:
         if isinstance(layer, tf.keras.layers.UpSampling2D) and layer.interpolation == "nearest":
             found.setdefault("nearest", "XLA has no gradient for its nearest-neighbour "
                                         f"upsampling ({layer.name})")
         elif (isinstance(layer, tf.keras.layers.UpSampling2D)
-              and layer.compute_dtype != "float32"):
+              and layer.interpolation == "bilinear" and layer.compute_dtype != "float32"):
             found.setdefault("bilinear", f"XLA gives its {layer.compute_dtype} bilinear "
                                          f"upsampling ({layer.name}) a float32 gradient, set "
                                          "train.precision: float32")
@@ -34,7 +35,7 @@ def xla_obstacles(model: tf.keras.Model, train_params: dict) -> list[str]:
             found.setdefault("max_pool", "XLA has no deterministic gradient for its max "
                                          f"pooling ({layer.name}), set train.deterministic: "
                                          "false")
-    return list(found.values())
+    return found
 
 
 def check_xla(model: tf.keras.Model, train_params: dict) -> None:
@@ -43,5 +44,6 @@ def check_xla(model: tf.keras.Model, train_params: dict) -> None:
         return
     obstacles = xla_obstacles(model, train_params)
     if obstacles:
+        fix = "set train.xla: false" if "nearest" in obstacles else "or set train.xla: false"
         raise ParamsError(f"train.xla: true cannot train {model.name}: "
-                          f"{'; '.join(obstacles)}; or set train.xla: false")
+                          f"{'; '.join(obstacles.values())}; {fix}")
