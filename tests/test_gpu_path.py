@@ -1,5 +1,5 @@
 """The GPU settings (`train.precision: mixed_float16`, `train.xla: true`) on this CPU: the code
-path a GPU run takes, not its speed (float16 is slow on a CPU). README, "On a GPU"."""
+path a GPU run takes, not its speed. README, "On a GPU"."""
 
 import json
 import subprocess
