@@ -38,6 +38,11 @@ def test_run_executes_the_py_script_when_its_ipynb_is_stale(tmp_path):
     executed = nbformat.read(out / "01_data_analysis.ipynb", as_version=4)
     printed = [o.get("text", "") for c in executed.cells for o in c.get("outputs", [])]
     assert "this line was added to the .py only\n" in printed
+    assert not (out / ".running").exists()
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    assert ((out / "01_data_analysis.html").stat().st_mode & 0o777
+            == plain.stat().st_mode & 0o777)
 
 
 def test_live_lines_pass_on_epoch_lines_only_as_they_complete():

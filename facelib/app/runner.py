@@ -14,6 +14,7 @@ terminal while it runs.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -209,6 +210,8 @@ def execute_step(step: Step, invocation: Invocation, out: Path, force: bool = Fa
     nbformat.write(nb, running)
     export_html(running, target.with_suffix(".html"))
     running.replace(target)
+    with contextlib.suppress(OSError):  # kept while another notebook of `out` still runs
+        running.parent.rmdir()
     return "done"
 
 
