@@ -39,6 +39,7 @@ def test_run_executes_the_py_script_when_its_ipynb_is_stale(tmp_path):
     printed = [o.get("text", "") for c in executed.cells for o in c.get("outputs", [])]
     assert "this line was added to the .py only\n" in printed
     assert not (out / ".running").exists()
+    assert "IPKernelApp" not in done.stderr and "Task was destroyed" not in done.stderr
     plain = tmp_path / "plain.txt"
     plain.write_text("x")
     assert ((out / "01_data_analysis.html").stat().st_mode & 0o777

@@ -28,6 +28,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 import papermill
+from jupyter_client import AsyncKernelManager
 from nbconvert import HTMLExporter
 
 from facelib.app.kernel import registered_kernel
@@ -176,6 +177,22 @@ class LiveLines:
         self.target.flush()
 
 
+class _KernelWithLog(AsyncKernelManager):
+    """A kernel whose own stderr goes to `log_path` instead of the terminal: what it writes
+    there is its start-up and shutdown logging (ipykernel's plain-TCP warning, asyncio's
+    pending tasks at exit); what the cells print reaches the notebook either way."""
+
+    log_path: Path
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        with open(self.log_path, "ab") as log:
+            await super()._async_launch_kernel(kernel_cmd, **{**kw, "stderr": log})
+
+
+def kernel_logging_to(path: Path) -> type[AsyncKernelManager]:
+    return type("KernelWithLog", (_KernelWithLog,), {"log_path": path})
+
+
 def execute_step(step: Step, invocation: Invocation, out: Path, force: bool = False) -> str:
     """Run one notebook; returns `done`, `skipped` (already complete) or `failed`."""
     notebook, digest, note = source_notebook(step.notebook)
@@ -188,23 +205,26 @@ def execute_step(step: Step, invocation: Invocation, out: Path, force: bool = Fa
     running = out / ".running" / target.name
     running.parent.mkdir(parents=True, exist_ok=True)
     source = running.with_suffix(".source.ipynb")
+    kernel_log = running.with_suffix(".kernel.log")  # kept where the kernel itself failed
     nbformat.write(notebook, source)
     try:
         papermill.execute_notebook(
             str(source), str(running), parameters=parameters,
             kernel_name=registered_kernel(KERNEL),
             cwd=str(notebooks_dir()), progress_bar=sys.stderr.isatty(),
-            stdout_file=LiveLines(sys.stderr),
+            stdout_file=LiveLines(sys.stderr), kernel_manager_class=kernel_logging_to(kernel_log),
         )
     except papermill.PapermillExecutionError as e:
         kept = out / "failed" / target.name
         kept.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(running, kept)
+        kernel_log.unlink(missing_ok=True)
         print(f"facelib: notebook {step.output} failed in cell [{e.exec_count}]: "
               f"{e.ename}: {e.evalue}\n  the executed copy is kept in {kept}", file=sys.stderr)
         return "failed"
     finally:
         source.unlink(missing_ok=True)
+    kernel_log.unlink(missing_ok=True)
     nb = nbformat.read(running, as_version=4)
     nb.metadata["facelib"] = {"source_digest": digest}
     nbformat.write(nb, running)
