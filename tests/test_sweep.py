@@ -1,13 +1,17 @@
 """`facelib sweep`: one run per combination, checked first, resumable, then one comparison."""
 
+import json
 import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from facelib.app.sweep import parse_grid, plan, value_slug
 from facelib.core.errors import UsageError
+from facelib.core.runs import Run
+from facelib.reports.compare import comparison_table
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT / "params/sweep-quick.yaml"
@@ -70,3 +74,25 @@ def test_sweep_trains_each_combination_once_and_compares_them(tmp_path, facelib_
     facelib_cmd("compare", out, other, "--out", both, "--params", PROFILE)
     names = pd.read_csv(both / "comparison.csv")["model"]
     assert sorted(names) == sorted([f"sweep/{r}" for r in runs] + [f"other/{r}" for r in runs])
+
+
+def test_comparison_has_a_column_for_each_varied_key(tmp_path):
+    scores = {"precision": 0.5, "recall": 0.5, "f1": 0.5, "iou": 0.5}
+    runs = []
+    for index, (rate, loss) in enumerate([(0.001, ["dice", "cce"]), (0.001, ["cce"]),
+                                          (0.003, ["dice", "cce"])]):
+        folder = tmp_path / f"run{index}"
+        folder.mkdir()
+        (folder / "params.yaml").write_text(yaml.safe_dump(
+            {"seed": 1, "train": {"learning_rate": rate, "loss": loss, "epochs": 1}}))
+        (folder / "metrics.json").write_text(json.dumps({
+            "architecture": "unet", "backbone": "resnet18", "classes": ["background"],
+            "mean": {**scores, "iou": 0.1 * index}, "mean_foreground": scores,
+            "per_class": {"background": scores}}))
+        runs.append(Run.load(folder))
+    table = comparison_table(runs)
+    assert list(table.columns[:5]) == ["model", "architecture", "backbone",
+                                       "train.learning_rate", "train.loss"]
+    assert table[["model", "train.learning_rate"]].values.tolist() == [
+        ["run2", 0.003], ["run1", 0.001], ["run0", 0.001]]
+    assert table["train.loss"].tolist() == ["dice+cce", "cce", "dice+cce"]
