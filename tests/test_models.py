@@ -91,13 +91,25 @@ def test_preprocessing_layer_equals_sm_preprocessing(backbone):
 
 @pytest.mark.parametrize("rate, taps", [(1, 9), (3, 9), (6, 3), (7, 1)])
 def test_atrous_conv_equals_dilated_conv2d(rate, taps):
+    """The same outputs and the same gradients (its own, summed in a fixed order)."""
     inputs = tf.random.stateless_normal((2, 6, 7, 5), seed=(0, rate))  # taps of rate 6: one row
+    upstream = tf.random.stateless_normal((2, 6, 7, 4), seed=(1, rate))
     atrous = AtrousConv2D(4, rate)
-    result = atrous(inputs)
+    atrous.build(inputs.shape)
     reference = tf.keras.layers.Conv2D(4, 3, dilation_rate=rate, padding="same", use_bias=False)
     reference.build(inputs.shape)
     reference.set_weights(atrous.get_weights())
-    np.testing.assert_allclose(result, reference(inputs), atol=1e-5)
+    results, gradients = [], []
+    for layer in (atrous, reference):
+        with tf.GradientTape() as tape:
+            tape.watch(inputs)
+            result = layer(inputs)
+            score = tf.reduce_sum(result * upstream)
+        results.append(result)
+        gradients.append(tape.gradient(score, [inputs, layer.kernel]))
+    np.testing.assert_allclose(results[0], results[1], atol=1e-5)
+    for ours, theirs in zip(*gradients, strict=True):
+        np.testing.assert_allclose(ours, theirs, atol=1e-4)
     assert len(atrous.taps(6, 7)) == taps
 
 
