@@ -17,7 +17,7 @@ MODELS = ("unet_efficientnetb0", "deeplabv3plus_efficientnetb0")
 
 def demo_profile() -> dict:
     """The demo's U-Net and DeepLabV3+ (128 px, face crops, Adam with cosine decay) for two
-    epochs of 8 steps, on the quick profile's small synthetic set."""
+    epochs of 5 steps, on the quick profile's small synthetic set."""
     demo = yaml.safe_load((ROOT / "params/demo.yaml").read_text())
     quick = yaml.safe_load((ROOT / "params/quick.yaml").read_text())
     entries = [m for m in demo["models"] if f"{m['architecture']}_{m['backbone']}" in MODELS]
@@ -26,7 +26,7 @@ def demo_profile() -> dict:
         "data": {**demo["data"], "synthetic": quick["data"]["synthetic"]},
         "models": [{**m, "train": {**m.get("train", {}), "epochs": 2}} for m in entries],
         "model": demo["model"],
-        "train": {**demo["train"], "steps_per_epoch": 8},
+        "train": {**demo["train"], "steps_per_epoch": 5},
         "eval": {**demo["eval"], "example_count": 1},
     }
 

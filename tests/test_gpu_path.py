@@ -99,24 +99,6 @@ def test_mixed_float16_trains_with_loss_scaling_and_predicts_float32(tmp_path):
     assert labels_out.shape == (64, 64) and labels_out.max() < n_classes
 
 
-@pytest.mark.slow
-def test_xla_compiles_a_mixed_float16_step():
-    """XLA's CPU backend compiles the step a GPU run would: DeepLabV3+ (Resizing layers, no max
-    pooling in MobileNetV2) under mixed_float16 and op determinism."""
-    params = gpu_params(64, xla=True)
-    configure_tensorflow(params)
-    model = build_model(DEEPLAB_MOBILENET, params)
-    compile_model(model, params, steps_per_epoch=1)
-    assert model.jit_compile
-    assert isinstance(model.optimizer, tf.keras.mixed_precision.LossScaleOptimizer)
-    images, labels = batch(params)
-    losses = fit_steps(model, images, labels, steps=2)
-    assert np.isfinite(losses).all()
-    assert float(model.optimizer.loss_scale) == model.optimizer.initial_scale
-    assert int(model.optimizer.iterations) == 2
-    assert_probabilities(predictor(model)(images), 2, 64, labels.shape[-1])
-
-
 @pytest.mark.parametrize("spec, size, train, expected", [
     ({"architecture": "unet", "backbone": "mobilenetv2"}, 64, {"precision": "float32"},
      ["nearest-neighbour upsampling (decoder_stage0_upsampling)"]),

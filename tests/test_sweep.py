@@ -59,8 +59,8 @@ def test_sweep_trains_each_combination_once_and_compares_them(tmp_path, facelib_
     again = sweep("--grid", "train.loss=[dice,cce],[cce]", *fixed)
     assert again.err.count(": skipped") == 1  # the finished one is not repeated
     runs = sorted(p.name for p in (out / "runs").iterdir())
-    assert runs == ["unet_resnet18-learning_rate=0.001-loss=cce",
-                    "unet_resnet18-learning_rate=0.001-loss=dice+cce"]
+    assert runs == ["unet_resnet18-loss=cce-learning_rate=0.001",  # in the order of --grid
+                    "unet_resnet18-loss=dice+cce-learning_rate=0.001"]
     assert all((out / "runs" / r / "metrics.json").exists() for r in runs)
     table = pd.read_csv(out / "comparison.csv")
     assert sorted(table["model"]) == runs
