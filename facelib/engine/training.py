@@ -22,7 +22,7 @@ import yaml
 from facelib.core.errors import FacelibError
 from facelib.core.io import write_text
 from facelib.core.params import ParamsError, model_name, params_for_model
-from facelib.core.runs import MODEL_FILE, Run, run_dir
+from facelib.core.runs import METRICS_FILE, MODEL_FILE, Run, run_dir
 from facelib.data.pipeline import make_dataset
 from facelib.data.sources import data_source, load_splits
 from facelib.engine.callbacks import BestModelSaver, CallbackState, EpochHistory, EpochLog
@@ -95,7 +95,7 @@ def train_model(params: dict, spec: dict, force: bool = False) -> Run:
     with _stop_on_sigterm():
         model, splits = _fit(params, spec, source, folder, chief)
     if not chief:  # the chief evaluates and writes the results
-        wait_for_results(name)
+        wait_for_results(name, folder / METRICS_FILE)
         return Run(name, folder, {}, resumed=state == "partial")
     metrics = _evaluate(params, spec, source, model, splits, folder)
     write_run_provenance(folder, params_text(params), splits, source)
