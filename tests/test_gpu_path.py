@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from fixtures.models import assert_probabilities, fresh_session  # noqa: F401 (autouse)
 
 from benchmarks import common
 from benchmarks import precision as bench_precision
@@ -41,21 +42,6 @@ def batch(params: dict, count: int = 2, seed: int = 0):
 def fit_steps(model, images, labels, steps: int) -> list[float]:
     history = model.fit(images, labels, batch_size=len(images), epochs=steps, verbose=0)
     return history.history["loss"]
-
-
-def assert_probabilities(probabilities, count: int, size: int, n_classes: int):
-    assert probabilities.dtype == tf.float32
-    probabilities = np.asarray(probabilities)
-    assert probabilities.shape == (count, size, size, n_classes)
-    assert probabilities.min() >= 0
-    np.testing.assert_allclose(probabilities.sum(-1), 1, atol=1e-5)
-
-
-@pytest.fixture(autouse=True)
-def float32_afterwards():
-    yield
-    tf.keras.mixed_precision.set_global_policy("float32")
-    tf.keras.backend.clear_session()
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from fixtures.models import assert_probabilities, fresh_session  # noqa: F401 (autouse)
 
 from facelib.core.catalog import ARCHITECTURES, BACKBONES, PREPROCESSING
 from facelib.core.params import load_params
@@ -59,17 +60,7 @@ def train_steps_with_known_loss(model, loss, images, labels, steps: int) -> dict
 
 
 def assert_probability_map(probabilities, size):
-    assert probabilities.shape == (1, size, size, N_CLASSES)
-    assert probabilities.dtype == np.float32
-    assert probabilities.min() >= 0
-    np.testing.assert_allclose(probabilities.sum(-1), 1, atol=1e-5)
-
-
-@pytest.fixture(autouse=True)
-def fresh_session():
-    yield
-    tf.keras.mixed_precision.set_global_policy("float32")
-    tf.keras.backend.clear_session()
+    assert_probabilities(probabilities, 1, size, N_CLASSES)
 
 
 def test_backbone_list_is_segmentation_models_list():
