@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from facelib.core.params import ParamsError, load_params
-from facelib.models import build_model, save_model
+from facelib.models import build_model, save_model, start_from_run
 from facelib.models.init_from import InitFromError, layers_by_name
 
 SPEC = {"architecture": "unet", "backbone": "mobilenetv2"}
@@ -16,6 +16,12 @@ SIX = {"background": {"ids": [0, 10, 15, 17], "color": [0, 0, 0]},
        "eyes": {"ids": [4, 5], "color": [3, 3, 3]},
        "nose": {"ids": [6], "color": [4, 4, 4]},
        "mouth": {"ids": [7, 8, 9], "color": [5, 5, 5]}}
+
+
+def started_model(params):
+    """`build_model`, then `start_from_run`, as training does: (model, InitReport)."""
+    model = build_model(SPEC, params)
+    return model, start_from_run(model, params)
 
 
 def tiny_params(classes=None, init_from=None, size=64):
@@ -41,13 +47,14 @@ def finished_run(tmp_path):
     return tmp_path / "run", model
 
 
-def test_weights_are_copied_and_the_other_head_starts_afresh(finished_run, capsys):
+def test_weights_are_copied_and_the_other_head_starts_afresh(finished_run):
     run, source = finished_run
     tf.keras.utils.set_random_seed(2)
     fresh = build_model(SPEC, tiny_params(SIX))
     tf.keras.utils.set_random_seed(2)
-    started = build_model(SPEC, tiny_params(SIX, init_from=str(run)))
-    assert "re-initialised (other shapes: core/final_conv)" in capsys.readouterr().out
+    started, report = started_model(tiny_params(SIX, init_from=str(run)))
+    assert report.shape_differs == ["core/final_conv"] and not report.not_in_source
+    assert "re-initialised (other shapes: core/final_conv)" in report.summary()
     sources, fresh_layers = layers_by_name(source), layers_by_name(fresh)
     layers = layers_by_name(started)
     assert len(layers) > 50
@@ -69,7 +76,8 @@ def test_weights_are_copied_and_the_other_head_starts_afresh(finished_run, capsy
 
 def test_same_classes_copy_every_layer_at_another_size(finished_run):
     run, source = finished_run
-    started = build_model(SPEC, tiny_params(init_from=str(run / "model.keras"), size=96))
+    started, report = started_model(tiny_params(init_from=str(run / "model.keras"), size=96))
+    assert not report.shape_differs
     for name, layer in layers_by_name(started).items():
         for got, want in zip(layer.get_weights(), layers_by_name(source)[name].get_weights(),
                              strict=True):
@@ -78,12 +86,12 @@ def test_same_classes_copy_every_layer_at_another_size(finished_run):
 
 def test_missing_run_and_unfit_model_are_named(tmp_path):
     with pytest.raises(InitFromError, match="no model.keras there"):
-        build_model(SPEC, tiny_params(init_from=str(tmp_path / "nowhere")))
+        started_model(tiny_params(init_from=str(tmp_path / "nowhere")))
     inputs = tf.keras.Input((8, 8, 3))
     other = tf.keras.Model(inputs, tf.keras.layers.Dense(2, name="unrelated")(inputs))
     save_model(other, tmp_path / "other" / "model.keras")
     with pytest.raises(InitFromError, match="no layer of .* fits"):
-        build_model(SPEC, tiny_params(init_from=str(tmp_path / "other")))
+        started_model(tiny_params(init_from=str(tmp_path / "other")))
 
 
 def test_init_from_must_be_a_path():

@@ -31,7 +31,7 @@ from facelib.engine.provenance import write_run_provenance
 from facelib.engine.tensorboard import tensorboard_callback
 from facelib.engine.workers import is_chief, results_written, wait_for_results, worker_count
 from facelib.engine.xla import check_xla
-from facelib.models import build_model, load_model
+from facelib.models import build_model, load_model, start_from_run
 from facelib.models.losses import build_loss, build_metrics
 
 
@@ -191,7 +191,10 @@ def _fit(params: dict, spec: dict, source, folder: Path, chief: bool = True):
         steps = int(train_data.cardinality())  # a sample per face, not per photo
     with strategy.scope():
         model = build_model(spec, params)
+        started = start_from_run(model, params)
         compile_model(model, params, steps)
+    if started:
+        print(started.summary(), flush=True)  # a progress line, like the epochs
     model.fit(
         train_data,
         validation_data=val_data,

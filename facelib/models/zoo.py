@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from facelib.core.catalog import PREPROCESSING
 from facelib.core.params import resolve_path
-from facelib.models.init_from import init_from_run
+from facelib.models.init_from import InitReport, init_from_run
 from facelib.models.layers import BackbonePreprocessing
 from facelib.models.registry import ARCHITECTURE_BUILDERS
 from facelib.models.weights import cached_imagenet_weights, load_encoder_weights
@@ -61,8 +61,8 @@ def build_model(spec: dict, params: dict) -> tf.keras.Model:
 
     Encoder weights: `model.weights_path` (a local .h5 file, loaded by layer name) if set, else
     ImageNet weights from the Keras cache if `model.encoder_weights` is imagenet (raises
-    WeightsUnavailableError rather than downloading), else random. With `model.init_from`
-    (a finished run), every layer that fits takes that run's weights (`init_from_run`).
+    WeightsUnavailableError rather than downloading), else random. `model.init_from` is
+    applied afterwards, by `start_from_run`.
     """
     architecture, backbone = spec["architecture"], spec["backbone"]
     model_params = params["model"]
@@ -89,7 +89,11 @@ def build_model(spec: dict, params: dict) -> tf.keras.Model:
     if inner_size != size:
         x = tf.keras.layers.Resizing(size, size, dtype="float32", name="resize_to_input")(x)
     probabilities = tf.keras.layers.Activation("softmax", dtype="float32", name="probabilities")(x)
-    model = tf.keras.Model(images, probabilities, name=f"{architecture}_{backbone}")
-    if model_params["init_from"]:
-        print(init_from_run(model, resolve_path(model_params["init_from"])).summary())
-    return model
+    return tf.keras.Model(images, probabilities, name=f"{architecture}_{backbone}")
+
+
+def start_from_run(model: tf.keras.Model, params: dict) -> InitReport | None:
+    """With `model.init_from` (a finished run folder or model file): copy its weights into
+    every layer of `model` that fits (`init_from_run`) and say which; else None."""
+    init_from = params["model"]["init_from"]
+    return init_from_run(model, resolve_path(init_from)) if init_from else None
