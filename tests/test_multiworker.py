@@ -197,3 +197,25 @@ def test_each_worker_needs_a_shard_file_of_its_own():
     _check_shares(pairs, 2)
     with pytest.raises(ParamsError, match="3 workers, but the training split is in 2 file"):
         _check_shares(pairs, 3)
+
+
+def test_a_worker_whose_chief_is_gone_trusts_only_a_results_file_of_this_training(
+        tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    from facelib.engine import workers
+
+    class GoneChief:
+        def get_config_key_value(self, key):
+            raise tf.errors.UnavailableError(None, None, "Connection refused")
+
+    monkeypatch.setattr(workers.context, "context", GoneChief)
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text("{}")
+    written_at = metrics.stat().st_mtime
+    workers.wait_for_results(MODEL, metrics, since=written_at)  # the chief wrote it: done
+    with pytest.raises(workers.ChiefStoppedError, match="the chief stopped before it wrote"):
+        workers.wait_for_results(MODEL, metrics, since=written_at + 60)  # an earlier run's
+    metrics.unlink()
+    with pytest.raises(workers.ChiefStoppedError, match="Connection refused"):
+        workers.wait_for_results(MODEL, metrics, since=written_at)

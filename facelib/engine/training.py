@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import signal
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -92,10 +93,11 @@ def train_model(params: dict, spec: dict, force: bool = False) -> Run:
         folder.mkdir(parents=True, exist_ok=True)
         write_text(folder / "params.pending.yaml", params_text(params))
     source = data_source(params)
+    started = time.time()
     with _stop_on_sigterm():
         model, splits = _fit(params, spec, source, folder, chief)
     if not chief:  # the chief evaluates and writes the results
-        wait_for_results(name, folder / METRICS_FILE)
+        wait_for_results(name, folder / METRICS_FILE, since=started)
         return Run(name, folder, {}, resumed=state == "partial")
     metrics = _evaluate(params, spec, source, model, splits, folder)
     write_run_provenance(folder, params_text(params), splits, source)

@@ -76,7 +76,7 @@ def results_written(key: str) -> None:
     context.context().set_config_key_value(f"facelib/{key}", "written")
 
 
-def wait_for_results(key: str, written: Path) -> None:
+def wait_for_results(key: str, written: Path, since: float) -> None:
     """Another worker: wait until the chief has written the results of `key` (its
     evaluation comes after the training), so that every worker ends with the run; a worker
     that left earlier would be reported by the chief's TensorFlow as a crashed task.
@@ -84,11 +84,13 @@ def wait_for_results(key: str, written: Path) -> None:
     The key-value store is that of TensorFlow's coordination service, which
     MultiWorkerMirroredStrategy starts on the chief. The chief may set the key and exit
     before the answer reaches this worker: where the output folder is shared, the results
-    file `written` (written before the key) then says that the chief finished."""
+    file `written` (written before the key) then says that the chief finished, if it was
+    written at `since` (a time.time() from before this training) or later: one left by an
+    earlier training of the run says nothing."""
     try:
         context.context().get_config_key_value(f"facelib/{key}")
     except tf.errors.UnavailableError as error:
-        if written.exists():
+        if written.exists() and written.stat().st_mtime >= since:
             return
         raise ChiefStoppedError(f"{key}: the chief stopped before it wrote the results "
                                 f"(see its log): {error.message.splitlines()[0]}") from None
