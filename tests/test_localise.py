@@ -257,3 +257,31 @@ def test_duplicates_and_parts_of_a_face_are_dropped():
     assert localise.distinct([part, twin, face, other]) == [twin, other]
     assert localise.fewer([(0, (0, 0, 10, 10)), (0, (1, 0, 10, 10)), (1, (1, 0, 10, 10))]) == [
         (0, (0, 0, 10, 10)), (1, (1, 0, 10, 10))]
+
+
+def left_biased_model(size: int = SIZE) -> tf.keras.Model:
+    """2 classes: class 1 wherever a pixel's column lies in the left half of the view."""
+    inputs = tf.keras.Input((size, size, 3))
+    left = np.zeros((1, size, size, 2), np.float32)
+    left[:, :, : size // 2, 1] = 1.0
+    left[:, :, size // 2:, 0] = 1.0
+    outputs = tf.keras.layers.Lambda(lambda x: tf.zeros_like(x[..., :2]) + left)(inputs)
+    return tf.keras.Model(inputs, outputs)
+
+
+def test_hflip_averages_each_view_with_its_mirror_image():
+    model = left_biased_model()
+    views = [np.zeros((SIZE, SIZE, 3), np.uint8)]
+    plain = localise.probabilities(model, views)[0]
+    assert plain[:, : SIZE // 2, 1].min() == 1.0 and plain[:, SIZE // 2:, 1].max() == 0.0
+    averaged = localise.probabilities(model, views, hflip=True)[0]
+    np.testing.assert_array_equal(averaged, np.full((SIZE, SIZE, 2), 0.5, np.float32))
+
+
+def test_eval_hflip_is_a_checked_param_of_the_crop_settings():
+    from facelib.core.params import ParamsError, load_params
+
+    assert not crops.CropSettings.from_params(load_params()).hflip
+    assert crops.CropSettings.from_params(load_params(overrides={"eval": {"hflip": True}})).hflip
+    with pytest.raises(ParamsError, match="eval.hflip"):
+        load_params(overrides={"eval": {"hflip": 3}})

@@ -32,7 +32,8 @@ MIN_FACE_PIXELS = 16
 
 @dataclass(frozen=True)
 class CropSettings:
-    """`data.face_crop` and `data.crop` of a params dict."""
+    """`data.face_crop` and `data.crop` of a params dict, and `eval.hflip` (each view is
+    parsed mirrored too: `localise.probabilities`)."""
 
     enabled: bool
     margin: float
@@ -42,6 +43,7 @@ class CropSettings:
     whole_photo: float = 0.0
     min_score: float = 0.5
     coarse_grid: int = 2
+    hflip: bool = False
 
     @classmethod
     def from_params(cls, params: dict) -> CropSettings:
@@ -50,7 +52,7 @@ class CropSettings:
         return cls(enabled=data["face_crop"], margin=crop["margin"], size=data["image_size"],
                    jitter_shift=crop["jitter_shift"], jitter_scale=crop["jitter_scale"],
                    whole_photo=crop["whole_photo"], min_score=crop["min_score"],
-                   coarse_grid=crop["coarse_grid"])
+                   coarse_grid=crop["coarse_grid"], hflip=params["eval"]["hflip"])
 
 
 def extent(face: np.ndarray) -> Box | None:

@@ -65,15 +65,21 @@ def model_input_size(model) -> int:
     return int(model.input_shape[1])
 
 
-def probabilities(model, views: list[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
+def probabilities(model, views: list[np.ndarray], batch_size: int = 8,
+                  hflip: bool = False) -> list[np.ndarray]:
     """float32 (S, S, C) class probabilities of square uint8 views, each area-resized to the
-    model's input size as in training."""
+    model's input size as in training. `hflip` (`eval.hflip`): the mean of the view's and
+    its mirror image's probabilities, mirrored back."""
     size = model_input_size(model)
     out = []
     for start in range(0, len(views), batch_size):
         batch = np.stack([tf.image.resize(v, (size, size), method="area").numpy()
                           for v in views[start:start + batch_size]])
-        out += list(np.asarray(model.predict_on_batch(batch), dtype=np.float32))
+        probs = np.asarray(model.predict_on_batch(batch), dtype=np.float32)
+        if hflip:
+            mirrored = np.asarray(model.predict_on_batch(batch[:, :, ::-1]), dtype=np.float32)
+            probs = (probs + mirrored[:, :, ::-1]) / 2
+        out += list(probs)
     return out
 
 
@@ -106,7 +112,7 @@ def segment_photos(model, images: list[np.ndarray], settings: CropSettings,
     views = [(index, box) for index, image in enumerate(images)
              for box in crops.coarse_views(*image.shape[:2], settings.coarse_grid)]
     coarse = probabilities(model, [crops.crop_padded(images[i], box) for i, box in views],
-                           batch_size)
+                           batch_size, settings.hflip)
     candidates = []  # (photo index, extent in photo pixels)
     for (index, view), probs in zip(views, coarse, strict=True):
         for box, _ in regions_of(probs, min_share=0.0):
@@ -135,7 +141,8 @@ def refine(model, images, candidates, settings: CropSettings, batch_size: int):
             break
         boxes = [crops.square_box(extent, settings.margin) for _, extent in pending]
         parsed = probabilities(model, [crops.crop_padded(images[i], box) for (i, _), box in
-                                       zip(pending, boxes, strict=True)], batch_size)
+                                       zip(pending, boxes, strict=True)], batch_size,
+                               settings.hflip)
         again = []
         for (index, extent), crop, probs in zip(pending, boxes, parsed, strict=True):
             regions = regions_of(probs)
@@ -217,7 +224,8 @@ def whole_photos(model, images: list[np.ndarray], settings: CropSettings,
     resolution."""
     size = model_input_size(model)
     parsed = []
-    for image, probs in zip(images, probabilities(model, images, batch_size), strict=True):
+    for image, probs in zip(images, probabilities(model, images, batch_size, settings.hflip),
+                            strict=True):
         height, width = image.shape[:2]
         sx, sy = width / size, height / size
         faces = []
