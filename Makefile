@@ -39,9 +39,12 @@ run: install
 lint: install
 	$(BIN)/ruff check facelib benchmarks tests notebooks
 
-# With the extras, so that the `make lab` and TensorBoard tests run rather than skip.
+# With the extras, so that the `make lab` and TensorBoard tests run rather than skip. Two
+# xdist workers: much of a test's time is one thread (starting processes and kernels, building
+# and tracing models), so two keep both cores busy; tests/conftest.py says what stays together.
+PYTEST_WORKERS ?= 2
 test: install $(EXTRAS_STAMP) lint
-	$(BIN)/python -m pytest -v
+	$(BIN)/python -m pytest -v -n $(PYTEST_WORKERS) --dist loadgroup
 
 # A developer's check in a few minutes: lint and tests/ without the tests marked slow (training)
 # or notebook (papermill, `facelib run`); nbval's notebooks are left to `make test`.

@@ -8,6 +8,9 @@ The two ways tests run the command line, both returning a `CliResult`:
 - `facelib_cmd(*args, check=True, ...)`: the installed `facelib` command in a process of its
   own, from the repository root (for what needs a fresh TensorFlow, signals or a clean
   `sys.modules`).
+
+`make test` runs the tests on two xdist workers (`-n 2 --dist loadgroup`); `xdist_groups`
+keeps together what shares state.
 """
 
 from __future__ import annotations
@@ -17,6 +20,22 @@ from fixtures.cli import CliResult, run_facelib
 
 import facelib  # noqa: F401  (before TensorFlow: see above)
 from facelib.app.cli import main
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items):
+    """Each item's xdist group: the notebooks run in order on one worker (03_compare reads the
+    runs 02_train wrote); the modules that read the session's `quick_run` share a worker, so
+    it runs once; any other module's tests share one, as its module fixtures expect."""
+    modules_using_quick_run = {item.path for item in items if "quick_run" in item.fixturenames}
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            group = "notebooks"
+        elif item.path in modules_using_quick_run:
+            group = "quick_run"
+        else:
+            group = item.path.name
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
