@@ -27,7 +27,8 @@ def pytest_collection_modifyitems(items):
     """Each item's xdist group: the notebooks run in order on one worker (03_compare reads the
     runs 02_train wrote); the modules that read the session's `quick_run` share a worker, so
     it runs once; any other module's tests share one, as its module fixtures expect."""
-    modules_using_quick_run = {item.path for item in items if "quick_run" in item.fixturenames}
+    modules_using_quick_run = {item.path for item in items
+                               if "quick_run" in getattr(item, "fixturenames", ())}
     for item in items:
         if item.path.suffix == ".ipynb":
             group = "notebooks"
