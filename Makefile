@@ -44,7 +44,7 @@ lint: install
 # and tracing models), so two keep both cores busy; tests/conftest.py says what stays together.
 PYTEST_WORKERS ?= 2
 test: install $(EXTRAS_STAMP) lint
-	$(BIN)/python -m pytest -v -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -v -n $(PYTEST_WORKERS) --dist loadscope
 
 # A developer's check in a few minutes: lint and tests/ without the tests marked slow (training)
 # or notebook (papermill, `facelib run`); nbval's notebooks are left to `make test`.

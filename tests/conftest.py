@@ -9,11 +9,13 @@ The two ways tests run the command line, both returning a `CliResult`:
   own, from the repository root (for what needs a fresh TensorFlow, signals or a clean
   `sys.modules`).
 
-`make test` runs the tests on two xdist workers (`-n 2 --dist loadgroup`); `xdist_groups`
+`make test` runs the tests on two xdist workers (`-n 2 --dist loadscope`); `worker_group`
 keeps together what shares state.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from fixtures.cli import CliResult, run_facelib
@@ -21,22 +23,40 @@ from fixtures.cli import CliResult, run_facelib
 import facelib  # noqa: F401  (before TensorFlow: see above)
 from facelib.app.cli import main
 
+# What must share one xdist worker, by test file: the notebooks, in order (03_compare reads the
+# runs 02_train wrote), and the modules that read the session's `quick_run`, so that it runs
+# once. Any other module's tests share a worker too, as its module fixtures expect.
+QUICK_RUN_MODULES = {"test_end_to_end.py", "test_export.py"}
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+
+def worker_group(nodeid: str) -> str:
+    path = Path(nodeid.split("::", 1)[0])
+    if path.suffix == ".ipynb":
+        return "notebooks"
+    return "quick_run" if path.name in QUICK_RUN_MODULES else path.as_posix()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`make test`'s `-n 2 --dist loadscope`, with the scopes of `worker_group` (xdist's own
+    `loadgroup` marks are lost with pytest 9.2: pytest-xdist issue 1386)."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_group(nodeid)
+
+    return GroupScheduling(config, log)
+
+
 def pytest_collection_modifyitems(items):
-    """Each item's xdist group: the notebooks run in order on one worker (03_compare reads the
-    runs 02_train wrote); the modules that read the session's `quick_run` share a worker, so
-    it runs once; any other module's tests share one, as its module fixtures expect."""
-    modules_using_quick_run = {item.path for item in items
-                               if "quick_run" in getattr(item, "fixturenames", ())}
-    for item in items:
-        if item.path.suffix == ".ipynb":
-            group = "notebooks"
-        elif item.path in modules_using_quick_run:
-            group = "quick_run"
-        else:
-            group = item.path.name
-        item.add_marker(pytest.mark.xdist_group(group))
+    """A new module that reads `quick_run` must be listed in QUICK_RUN_MODULES."""
+    unlisted = {item.path.name for item in items if "quick_run" in getattr(item, "fixturenames", ())
+                } - QUICK_RUN_MODULES
+    if unlisted:
+        raise pytest.UsageError(f"tests/conftest.py: add {sorted(unlisted)} to QUICK_RUN_MODULES")
 
 
 @pytest.fixture(scope="session")
