@@ -42,7 +42,7 @@ def pytest_xdist_make_scheduler(config, log):
     `loadgroup` marks are lost with pytest 9.2: pytest-xdist issue 1386)."""
     if config.getvalue("dist") != "loadscope":
         return None
-    from xdist.scheduler import LoadScopeScheduling
+    from xdist.scheduler import LoadScopeScheduling  # here: xdist is there only when it calls
 
     class GroupScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:

@@ -193,10 +193,10 @@ def _fit(params: dict, spec: dict, source, folder: Path, chief: bool = True):
         steps = int(train_data.cardinality())  # a sample per face, not per photo
     with strategy.scope():
         model = build_model(spec, params)
-        started = start_from_run(model, params)
+        init_report = start_from_run(model, params)
         compile_model(model, params, steps)
-    if started:
-        print(started.summary(), flush=True)  # a progress line, like the epochs
+    if init_report:
+        print(init_report.summary(), flush=True)  # a progress line, like the epochs
     model.fit(
         train_data,
         validation_data=val_data,
