@@ -39,10 +39,11 @@ run: install
 lint: install
 	$(BIN)/ruff check facelib benchmarks tests notebooks
 
-# With the extras, so that the `make lab` and TensorBoard tests run rather than skip. Two
-# xdist workers: much of a test's time is one thread (starting processes and kernels, building
-# and tracing models), so two keep both cores busy; tests/conftest.py says what stays together.
-PYTEST_WORKERS ?= 2
+# With the extras, so that the `make lab` and TensorBoard tests run rather than skip. One
+# process by default (PYTEST_WORKERS=0); `make test PYTEST_WORKERS=2` runs two xdist workers,
+# which keep both cores busy (tests/conftest.py says what stays together), but the two-worker
+# SIGTERM phase of tests/test_multiworker.py has failed once under them (README, tests).
+PYTEST_WORKERS ?= 0
 test: install $(EXTRAS_STAMP) lint
 	$(BIN)/python -m pytest -v -n $(PYTEST_WORKERS) --dist loadscope
 
