@@ -18,7 +18,7 @@ from PIL import Image
 
 import facelib.data.discover as discover
 from facelib.app.cli import main
-from facelib.core.params import load_defaults
+from facelib.core.params import ParamsError, load_defaults, load_params
 from facelib.data import crops
 from facelib.engine import evaluate, localise
 from facelib.models.saving import save_model
@@ -279,8 +279,6 @@ def test_hflip_averages_each_view_with_its_mirror_image():
 
 
 def test_eval_hflip_is_a_checked_param_of_the_crop_settings():
-    from facelib.core.params import ParamsError, load_params
-
     assert not crops.CropSettings.from_params(load_params()).hflip
     assert crops.CropSettings.from_params(load_params(overrides={"eval": {"hflip": True}})).hflip
     with pytest.raises(ParamsError, match="eval.hflip"):
