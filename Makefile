@@ -39,11 +39,10 @@ run: install
 lint: install
 	$(BIN)/ruff check facelib benchmarks tests notebooks
 
-# With the extras, so that the `make lab` and TensorBoard tests run rather than skip. One
-# process by default (PYTEST_WORKERS=0); `make test PYTEST_WORKERS=2` runs two xdist workers,
-# which keep both cores busy (tests/conftest.py says what stays together), but the two-worker
-# SIGTERM phase of tests/test_multiworker.py has failed once under them (README, tests).
-PYTEST_WORKERS ?= 0
+# With the extras, so that the `make lab` and TensorBoard tests run rather than skip. Two
+# xdist workers keep both cores busy (tests/conftest.py says what stays together);
+# `make test PYTEST_WORKERS=0` runs everything in one process.
+PYTEST_WORKERS ?= 2
 test: install $(EXTRAS_STAMP) lint
 	$(BIN)/python -m pytest -v -n $(PYTEST_WORKERS) --dist loadscope
 

@@ -94,7 +94,7 @@ def train_model(params: dict, spec: dict, force: bool = False) -> Run:
         write_text(folder / "params.pending.yaml", params_text(params))
     source = data_source(params)
     started = time.time()
-    with _stop_on_sigterm():
+    with _stop_on_signals():
         model, splits = _fit(params, spec, source, folder, chief)
     if not chief:  # the chief evaluates and writes the results
         wait_for_results(name, folder / METRICS_FILE, since=started)
@@ -175,7 +175,7 @@ def _fit(params: dict, spec: dict, source, folder: Path, chief: bool = True):
         _check_shares(splits["train"], worker_count(params))
     strategy = configure_tensorflow(params)
     if multiworker:
-        _stop_on_sigterm.rearm()
+        _stop_on_signals.rearm()
     fit_steps = train_params["steps_per_epoch"]
     if multiworker:
         # Workers' shares differ in size: a worker whose share ended would get empty batches
@@ -270,19 +270,27 @@ def _evaluate(params: dict, spec: dict, source, model, splits: dict, folder: Pat
     return metrics
 
 
-class _stop_on_sigterm:
-    """Turn SIGTERM into KeyboardInterrupt so an interrupted fit unwinds like Ctrl-C."""
+class _stop_on_signals:
+    """Turn SIGTERM (and Ctrl-C) into KeyboardInterrupt so an interrupted fit unwinds alike.
+
+    Under multiworker every worker is stopped, one after another: a worker that stops first
+    aborts the collectives of the others. When a TensorFlow error (the aborted collective)
+    takes the place of this process's own interruption, the interruption is what it was."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
     def __enter__(self):
-        self._previous = signal.getsignal(signal.SIGTERM)
+        self.signal = None
+        self._previous = {signum: signal.getsignal(signum) for signum in self.SIGNALS}
         try:
-            signal.signal(signal.SIGTERM, self._raise)
+            for signum in self.SIGNALS:
+                signal.signal(signum, self._raise)
         except ValueError:  # not the main thread: leave signals alone
             self._previous = None
         return self
 
-    @staticmethod
-    def _raise(signum, frame):
+    def _raise(self, signum, frame):
+        self.signal = signum
         raise KeyboardInterrupt(f"signal {signum}")
 
     @staticmethod
@@ -294,7 +302,10 @@ class _stop_on_sigterm:
         except (TypeError, ValueError):  # no Python handler, or not the main thread
             pass
 
-    def __exit__(self, *exc):
+    def __exit__(self, kind, error, trace):
         if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
+            for signum, handler in self._previous.items():
+                signal.signal(signum, handler)
+        if self.signal is not None and isinstance(error, tf.errors.OpError):
+            raise KeyboardInterrupt(f"signal {self.signal}") from error
         return False
