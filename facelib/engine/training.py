@@ -273,9 +273,10 @@ def _evaluate(params: dict, spec: dict, source, model, splits: dict, folder: Pat
 class _stop_on_signals:
     """Turn SIGTERM (and Ctrl-C) into KeyboardInterrupt so an interrupted fit unwinds alike.
 
-    Under multiworker every worker is stopped, one after another: a worker that stops first
-    aborts the collectives of the others. When a TensorFlow error (the aborted collective)
-    takes the place of this process's own interruption, the interruption is what it was."""
+    Once this process has its signal, any error that ends the fit is the interruption: the
+    KeyboardInterrupt may be raised inside TensorFlow's C++ (saving a model, say), which then
+    raises a SystemError of its own; under multiworker the worker stopped first aborts the
+    collectives of the others, whose TensorFlow errors take the place of their own."""
 
     SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -306,6 +307,6 @@ class _stop_on_signals:
         if self._previous is not None:
             for signum, handler in self._previous.items():
                 signal.signal(signum, handler)
-        if self.signal is not None and isinstance(error, tf.errors.OpError):
+        if self.signal is not None and isinstance(error, Exception):
             raise KeyboardInterrupt(f"signal {self.signal}") from error
         return False
