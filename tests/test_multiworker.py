@@ -220,38 +220,3 @@ def test_a_worker_whose_chief_is_gone_trusts_only_a_results_file_of_this_trainin
     with pytest.raises(workers.ChiefStoppedError, match="Connection refused"):
         workers.wait_for_results(MODEL, metrics, since=written_at)
 
-
-def test_an_error_after_this_workers_own_sigterm_is_an_interruption():
-    """The worker stopped first aborts the others' collectives: the error that a stopping
-    worker's TensorFlow raises in place of its KeyboardInterrupt still ends as one (130)."""
-    import tensorflow as tf
-
-    from facelib.engine.training import _stop_on_signals
-
-    previous = signal.getsignal(signal.SIGTERM)
-    aborted = tf.errors.UnavailableError(None, None, "Collective ops is aborted by: The "
-                                         "tasks have crashed")
-    with pytest.raises(KeyboardInterrupt) as stopped:
-        with _stop_on_signals():
-            try:
-                os.kill(os.getpid(), signal.SIGTERM)
-                time.sleep(10)  # the handler raises KeyboardInterrupt here
-            except KeyboardInterrupt:
-                raise aborted from None  # as TensorFlow's status check does on its way out
-    assert stopped.value.__cause__ is aborted
-    assert signal.getsignal(signal.SIGTERM) is previous
-
-    # Raised inside a C++ call that calls back into Python (model.save), the KeyboardInterrupt
-    # comes out as that call's SystemError.
-    with pytest.raises(KeyboardInterrupt) as stopped:
-        with _stop_on_signals():
-            try:
-                os.kill(os.getpid(), signal.SIGTERM)
-                time.sleep(10)
-            except KeyboardInterrupt:
-                raise SystemError("IsNested returned a result with an exception set") from None
-    assert isinstance(stopped.value.__cause__, SystemError)
-
-    with pytest.raises(tf.errors.UnavailableError):  # no signal: a crashed peer stays an error
-        with _stop_on_signals():
-            raise aborted

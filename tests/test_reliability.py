@@ -19,6 +19,37 @@ QUICK = ROOT / "params/quick.yaml"
 TINY = ROOT / "params/sweep-quick.yaml"  # one small U-Net, two steps
 
 
+@pytest.mark.parametrize("make_error", [
+    # Two workers: the one stopped first aborts the other's collectives, and its TensorFlow
+    # status check raises on the way out in place of its own KeyboardInterrupt.
+    lambda tf: tf.errors.UnavailableError(None, None, "Collective ops is aborted by: The "
+                                          "tasks have crashed"),
+    # Raised inside a C++ call that calls back into Python (model.save), the KeyboardInterrupt
+    # comes out as that call's SystemError.
+    lambda tf: SystemError("IsNested returned a result with an exception set"),
+], ids=["aborted-collective", "save-systemerror"])
+def test_an_error_after_the_stop_signal_is_the_interruption(make_error):
+    import tensorflow as tf
+
+    from facelib.engine.training import _stop_on_signals
+
+    error = make_error(tf)
+    previous = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        with _stop_on_signals():
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(10)  # the handler raises KeyboardInterrupt here
+            except KeyboardInterrupt:
+                raise error from None
+    assert stopped.value.__cause__ is error
+    assert signal.getsignal(signal.SIGTERM) is previous
+
+    with pytest.raises(type(error)):  # no signal: an error stays an error
+        with _stop_on_signals():
+            raise error
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("lr_schedule", ["plateau", "cosine"])
 def test_sigterm_after_first_epoch_then_resume_lists_each_epoch_once(tmp_path, lr_schedule,

@@ -281,7 +281,7 @@ class _stop_on_signals:
     SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
     def __enter__(self):
-        self.signal = None
+        self.received = None
         self._previous = {signum: signal.getsignal(signum) for signum in self.SIGNALS}
         try:
             for signum in self.SIGNALS:
@@ -291,7 +291,7 @@ class _stop_on_signals:
         return self
 
     def _raise(self, signum, frame):
-        self.signal = signum
+        self.received = signum
         raise KeyboardInterrupt(f"signal {signum}")
 
     @staticmethod
@@ -307,6 +307,6 @@ class _stop_on_signals:
         if self._previous is not None:
             for signum, handler in self._previous.items():
                 signal.signal(signum, handler)
-        if self.signal is not None and isinstance(error, Exception):
-            raise KeyboardInterrupt(f"signal {self.signal}") from error
+        if self.received is not None and isinstance(error, Exception):
+            raise KeyboardInterrupt(f"signal {self.received}") from error
         return False
