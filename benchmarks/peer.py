@@ -46,6 +46,7 @@ PEER_MODELS = ("unet_efficientnetb0", "deeplabv3plus_efficientnetb0")
 PEER_LOSS = ["dice", "cce"]
 TORCH_THREADS = 2
 WARMUP_STEPS = 2  # untimed steps first in each process (tracing, oneDNN primitive caches)
+PROFILE_STEPS = 3  # profiled after the timed ones, so the profiler never slows a timed step
 PEER_PACKAGES = ("torch", "segmentation_models_pytorch")
 WORKERS = {"facelib": "benchmarks.peer_facelib", "smp": "benchmarks.peer_smp"}
 BATCH_SEED = 0  # both workers train on the same batch, drawn from this seed
@@ -87,7 +88,8 @@ def training_batch(size: int, batch_size: int, n_classes: int) -> tuple[np.ndarr
 def worker_command(framework: str, model: str, settings: Settings) -> list[str]:
     return [sys.executable, "-m", WORKERS[framework], "--model", model,
             "--size", str(settings.peer_size), "--batch", str(settings.peer_batch),
-            "--steps", str(settings.peer_steps), "--warmup", str(WARMUP_STEPS)]
+            "--steps", str(settings.peer_steps), "--warmup", str(WARMUP_STEPS),
+            "--profile-steps", str(PROFILE_STEPS)]
 
 
 def run_worker(command: list[str]) -> dict:
@@ -116,7 +118,8 @@ def interleaved(models, frameworks, rounds: int, run) -> dict:
 def summarize(runs: dict) -> dict:
     """{model: facelib_ips, smp_ips, ratio (median of the rounds' ratios), the rounds' figures,
     the CPU time per image (all threads, OpenMP's spinning included), and
-    what each framework's network is: parameters, convolution GMACs per image}."""
+    what each framework's network is: parameters, convolution GMACs per image, and where
+    the first round's step time went, by op (`benchmarks.op_profile`)}."""
     summary = {}
     for model, by_framework in runs.items():
         facelib, smp = by_framework["facelib"], by_framework["smp"]
@@ -134,6 +137,8 @@ def summarize(runs: dict) -> dict:
             "smp_parameters": smp[0]["parameters"],
             "facelib_conv_gmacs": facelib[0]["conv_gmacs"],
             "smp_conv_gmacs": smp[0]["conv_gmacs"],
+            "facelib_op_times": facelib[0]["op_times"],
+            "smp_op_times": smp[0]["op_times"],
         }
     return summary
 
@@ -143,7 +148,8 @@ def measure_peer(settings: Settings) -> tuple[dict, dict]:
     setup = {"models": list(PEER_MODELS), "profile": PEER_PROFILE, "size": settings.peer_size,
              "batch_size": settings.peer_batch, "optimizer": "adam",
              "loss": " + ".join(PEER_LOSS), "timed_steps": settings.peer_steps,
-             "warmup_steps": WARMUP_STEPS, "rounds": settings.peer_repeats,
+             "warmup_steps": WARMUP_STEPS, "profiled_steps": PROFILE_STEPS,
+             "rounds": settings.peer_repeats,
              "order": "interleaved: facelib, smp, facelib, smp (one process each)",
              "threads": {"smp": f"torch.set_num_threads({TORCH_THREADS}), OMP_WAIT_POLICY "
                                 f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}",

@@ -16,6 +16,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from benchmarks.op_profile import tensorflow_op_times
 from benchmarks.peer import peer_params, training_batch
 from benchmarks.training import fit_images_per_second
 from facelib.engine.training import compile_model, configure_tensorflow
@@ -65,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, required=True)
     parser.add_argument("--steps", type=int, required=True)
     parser.add_argument("--warmup", type=int, required=True)
+    parser.add_argument("--profile-steps", type=int, default=0,
+                        help="steps profiled by op after the timed ones (0: none)")
     args = parser.parse_args(argv)
 
     params = peer_params(args.model, args.size, args.batch)
@@ -80,10 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     cpu_start = time.process_time()
     ips = fit_images_per_second(model, dataset, args.batch, args.steps)
     cpu_seconds = time.process_time() - cpu_start  # of steps + 1: a fit's first is untimed
+    op_times = (tensorflow_op_times(lambda steps: model.fit(dataset, epochs=1,
+                                                            steps_per_epoch=steps, verbose=0),
+                                    args.profile_steps) if args.profile_steps else None)
     print(json.dumps({
         "framework": "facelib", "model": args.model, "ips": ips,
         "cpu_ms_per_image": 1000 * cpu_seconds / ((args.steps + 1) * args.batch),
         "parameters": int(model.count_params()), "conv_gmacs": conv_macs(model) / 1e9,
+        "op_times": op_times,
         "versions": {"tensorflow": tf.__version__},
         "notes": ("facelib's step: its model (preprocessing and softmax inside), loss "
                   f"{' + '.join(params['train']['loss'])}, its four training metrics, op "

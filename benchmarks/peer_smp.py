@@ -19,6 +19,7 @@ import time
 
 import torch
 
+from benchmarks.op_profile import torch_op_times
 from benchmarks.peer import TORCH_THREADS, peer_params, training_batch
 
 ENCODERS = {"efficientnetb0": "efficientnet-b0"}
@@ -92,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, required=True)
     parser.add_argument("--steps", type=int, required=True)
     parser.add_argument("--warmup", type=int, required=True)
+    parser.add_argument("--profile-steps", type=int, default=0,
+                        help="steps profiled by op after the timed ones (0: none)")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(TORCH_THREADS)
@@ -123,11 +126,14 @@ def main(argv: list[str] | None = None) -> int:
         step()
     ips = args.steps * args.batch / (time.perf_counter() - start)
     cpu_seconds = time.process_time() - cpu_start
+    op_times = (torch_op_times(lambda steps: [step() for _ in range(steps)], args.profile_steps)
+                if args.profile_steps else None)
     print(json.dumps({
         "framework": "smp", "model": args.model, "ips": ips,
         "cpu_ms_per_image": 1000 * cpu_seconds / (args.steps * args.batch),
         "parameters": sum(p.numel() for p in model.parameters()),
         "conv_gmacs": conv_macs(model, images) / 1e9,
+        "op_times": op_times,
         "versions": {"torch": torch.__version__, "segmentation_models_pytorch": smp.__version__},
         "notes": (f"smp's {type(model).__name__}({ENCODERS[backbone]!r}), logits, loss dice + "
                   f"cross-entropy, no metrics; torch threads {torch.get_num_threads()}"),

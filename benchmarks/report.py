@@ -100,4 +100,19 @@ def peer_lines(peer: dict, setup: dict, cpu: str) -> list[str]:
                      f"{shown(row['ratio']):>8}   {shown(row['facelib_cpu_ms_per_image'])}, "
                      f"{shown(row['facelib_conv_gmacs'])} | {shown(row['smp_cpu_ms_per_image'])}"
                      f", {shown(row['smp_conv_gmacs'])}")
+    for name, row in peer.items():
+        lines += op_time_lines(name, row)
+    return lines
+
+
+def op_time_lines(name: str, row: dict) -> list[str]:
+    """Where each framework's step went (`benchmarks.op_profile`), ms per step by self time."""
+    lines = []
+    for framework, parts in (("facelib", "groups"), ("smp", "top_ops")):
+        times = row.get(f"{framework}_op_times")
+        if not times:
+            continue
+        largest = ", ".join(f"{op} {shown(ms)}" for op, ms in list(times[parts].items())[:5])
+        lines.append(f"  {name} in {framework}, ms per step ({shown(times['ms_per_step_summed'])}"
+                     f" summed): {largest}")
     return lines

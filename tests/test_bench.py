@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 from fixtures.folders import striped_mask, write_pair
 
-from benchmarks import common, loader, peer, precision, report, run, training
+from benchmarks import common, loader, op_profile, peer, precision, report, run, training
 from benchmarks.dataset import upscale_dataset
 from benchmarks.peer_facelib import conv_macs
 from facelib.app import cli
@@ -259,7 +259,8 @@ def test_peer_runs_alternate_frameworks_round_by_round(monkeypatch):
 
 def test_the_peer_ratio_is_the_median_of_the_rounds_ratios():
     def run(ips):
-        return {"ips": ips, "cpu_ms_per_image": 1000 / ips, "parameters": 10, "conv_gmacs": 0.5}
+        return {"ips": ips, "cpu_ms_per_image": 1000 / ips, "parameters": 10, "conv_gmacs": 0.5,
+                "op_times": {"ms_per_step_summed": 1000 / ips, "top_ops": {}}}
 
     summary = peer.summarize({"unet": {"facelib": [run(10.0), run(30.0), run(40.0)],
                                        "smp": [run(20.0), run(20.0), run(10.0)]}})
@@ -269,6 +270,7 @@ def test_the_peer_ratio_is_the_median_of_the_rounds_ratios():
     assert row["ratio"] == 1.5  # ratios 0.5, 1.5, 4.0
     assert row["facelib_runs_ips"] == [10.0, 30.0, 40.0]
     assert row["smp_cpu_ms_per_image"] == 50.0
+    assert row["facelib_op_times"]["ms_per_step_summed"] == 100.0  # the first round's
 
 
 def test_without_the_peer_packages_the_section_says_so(monkeypatch):
@@ -309,6 +311,39 @@ def test_facelib_counts_convolution_work_per_image():
         tf.keras.layers.Dense(5),  # 6 * 5 = 30
     ])
     assert conv_macs(model) == 6912 + 2304 + 384 + 30
+
+
+def test_op_self_time_leaves_out_what_an_op_encloses():
+    events = [(0, 100, "__inference_train_function"),  # no op type: not counted
+              (10, 60, "model/call:StatefulPartitionedCall"),  # encloses only: not counted
+              (10, 40, "model/conv/Conv2D:_MklNativeConv2D"),
+              (20, 30, "model/conv/BiasAdd:BiasAdd"),
+              (40, 60, "model/conv_1/Conv2D:_MklNativeConv2D"),
+              (70, 90, "gradient/Conv2DBackpropFilter:Conv2DBackpropFilter")]
+
+    assert op_profile._self_times(events) == {"_MklNativeConv2D": 40, "BiasAdd": 10,
+                                              "Conv2DBackpropFilter": 20}
+    assert op_profile._base_type("_MklNativeFusedConv2D") == "Conv2D"
+    assert op_profile._base_type("FusedBatchNormGradV3") == "FusedBatchNormGradV3"
+
+
+def test_tensorflow_op_times_profile_a_real_training_step():
+    model = tf.keras.Sequential([tf.keras.Input((64, 64, 3)),
+                                 tf.keras.layers.Conv2D(8, 3, padding="same"),
+                                 tf.keras.layers.DepthwiseConv2D(3, padding="same"),
+                                 tf.keras.layers.Conv2D(4, 3, padding="same")])
+    model.compile(optimizer="adam", loss="mse")
+    data = tf.data.Dataset.from_tensors((tf.ones((4, 64, 64, 3)), tf.ones((4, 64, 64, 4))))
+    model.fit(data.repeat(), epochs=1, steps_per_epoch=1, verbose=0)
+
+    times = op_profile.tensorflow_op_times(
+        lambda steps: model.fit(data.repeat(), epochs=1, steps_per_epoch=steps, verbose=0), 2)
+
+    groups = times["groups"]
+    for group in ("convolution, forward", "convolution, backward",
+                  "depthwise convolution, forward", "depthwise convolution, backward"):
+        assert groups.get(group, 0) > 0, (group, times)
+    assert sum(groups.values()) == pytest.approx(times["ms_per_step_summed"], abs=0.01)
 
 
 @pytest.mark.slow  # imports torch
@@ -352,7 +387,11 @@ def fake_results() -> dict:
         "peer": {"unet_efficientnetb0": {"facelib_ips": 31.0, "smp_ips": 40.0, "ratio": 0.775,
                                          "facelib_cpu_ms_per_image": 60.0,
                                          "smp_cpu_ms_per_image": 45.0,
-                                         "facelib_conv_gmacs": 0.61, "smp_conv_gmacs": 0.32}},
+                                         "facelib_conv_gmacs": 0.61, "smp_conv_gmacs": 0.32,
+                                         "facelib_op_times": {
+                                             "ms_per_step_summed": 300.0,
+                                             "groups": {"convolution, backward": 120.0}},
+                                         "smp_op_times": None}},
         "peer_setup": {"size": 128, "batch_size": 8, "optimizer": "adam",
                        "loss": "dice + cce", "rounds": 2, "timed_steps": 20,
                        "load_average": [1.0, 2.0]},
@@ -368,7 +407,9 @@ def test_the_table_shows_every_part_and_the_cpu_beside_each():
 
     for text in ("loader_speedup (cold)", "2x", "facelib_cached_augmented", "pspnet_resnet50",
                  "0.94", "not run", "recommended: float32", "250", "mask_decode 7.2",
-                 "unet_efficientnetb0", "0.775", "60, 0.61 | 45, 0.32"):
+                 "unet_efficientnetb0", "0.775", "60, 0.61 | 45, 0.32",
+                 "unet_efficientnetb0 in facelib, ms per step (300 summed): convolution, "
+                 "backward 120"):
         assert text in table
     assert re.search(r"cached loader / naive loader +26 >= 10 +pass", table)
     assert re.search(r"pipeline-fed / in-memory training, pspnet_resnet50 +0.94 >= 0.95 +FAIL",
