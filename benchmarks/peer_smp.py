@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, required=True)
     parser.add_argument("--profile-steps", type=int, default=0,
                         help="steps profiled by op after the timed ones (0: none)")
+    parser.add_argument("--channels-last", action="store_true",
+                        help="model and batch in torch.channels_last (not the bench's default)")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(TORCH_THREADS)
@@ -107,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     images, labels = training_batch(args.size, args.batch, n_classes)
     images = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
     labels = torch.from_numpy(labels)
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        images = images.contiguous(memory_format=torch.channels_last)
     dice = smp.losses.DiceLoss("multiclass", from_logits=True)
     cross_entropy = torch.nn.CrossEntropyLoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=params["train"]["learning_rate"])
@@ -136,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         "op_times": op_times,
         "versions": {"torch": torch.__version__, "segmentation_models_pytorch": smp.__version__},
         "notes": (f"smp's {type(model).__name__}({ENCODERS[backbone]!r}), logits, loss dice + "
-                  f"cross-entropy, no metrics; torch threads {torch.get_num_threads()}"),
+                  f"cross-entropy, no metrics; torch threads {torch.get_num_threads()}"
+                  f"{'; channels_last' if args.channels_last else ''}"),
     }))
     return 0
 
