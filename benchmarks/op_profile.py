@@ -28,7 +28,7 @@ TENSORFLOW_GROUPS = (
     ("batch normalisation", ("FusedBatchNorm",)),
     ("resize", ("Resize",)),
 )
-# TensorFlow events that only enclose others (function calls, the executor's step)
+# TensorFlow ops that only enclose others (function calls, control flow)
 TENSORFLOW_ENCLOSING = ("PartitionedCall", "StatefulPartitionedCall", "While", "If")
 
 
@@ -51,7 +51,7 @@ def _base_type(op_type: str) -> str:
 def _self_times(events) -> dict[str, float]:
     """Self time in picoseconds per op type, from one thread's (start, end, name) events."""
     totals: collections.Counter = collections.Counter()
-    stack: list[list] = []  # [end, op type, children's time]
+    stack: list[list] = []  # open events: [end, op type, duration, children's time]
 
     def close(item) -> None:
         end, op_type, duration, children = item
