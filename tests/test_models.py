@@ -198,6 +198,41 @@ def test_save_and_load_give_identical_predictions(tmp_path, architecture, backbo
                                   model.predict(images, verbose=0))
 
 
+@pytest.mark.parametrize("architecture, backbone", [
+    ("deeplabv3plus", "mobilenetv2"),
+    ("unet", "mobilenetv2"),
+    ("pspnet", "efficientnetb0"),  # the core's own size, 6 * 8 = 48 here
+])
+def test_at_input_size_keeps_the_weights_and_changes_the_input_side(architecture, backbone):
+    params = make_params(64)
+    model = build_model(spec(architecture, backbone), params)
+    assert zoo.at_input_size(model, params, 64) is model
+    larger = zoo.at_input_size(model, params, 96)
+    assert larger.input_shape == (None, 96, 96, 3)
+    assert larger.output_shape == (None, 96, 96, N_CLASSES)
+    weights = model.get_weights()
+    assert len(weights) == len(larger.get_weights())
+    for ours, theirs in zip(weights, larger.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_multi_scale_averages_each_scale_at_the_largest_side():
+    params = make_params(64)
+    model = build_model(spec("deeplabv3plus", "mobilenetv2"), params)
+    assert zoo.multi_scale(model, params, [1.0]) is model
+    assert zoo.scaled_side(64, 1.5) == 96 and zoo.scaled_side(256, 1.25) == 320
+    combined = zoo.multi_scale(model, params, [1.5, 1.0])
+    assert combined.input_shape == (None, 96, 96, 3)
+    images = random_images(96)
+    at_64 = model(tf.image.resize(images, (64, 64), method="area"))
+    at_96 = zoo.at_input_size(model, params, 96)(images)
+    expected = (tf.image.resize(at_64, (96, 96)) + at_96) / 2
+    # a random model's probabilities stay near 1/8: the scales differ by far more than the
+    # tolerance, so the mean is of the two scales, not of one scale twice
+    np.testing.assert_allclose(combined(images), expected, rtol=0, atol=1e-7)
+    assert np.abs(at_96 - tf.image.resize(at_64, (96, 96))).max() > 1e-5
+
+
 @pytest.mark.parametrize("architecture, backbone, size, file_name", [
     ("deeplabv3plus", "efficientnetb0", 64,
      "efficientnet-b0_weights_tf_dim_ordering_tf_kernels_autoaugment_notop.h5"),

@@ -59,6 +59,9 @@ def test_parse_overrides_reads_yaml_values():
         ("model: {unet_decoder_filters: [64, 32]}", "model.unet_decoder_filters = [64, 32]"),
         ("model: {deeplab_atrous_rates: [6, 0]}", "model.deeplab_atrous_rates = [6, 0]"),
         ("model: {deeplab_filters: 0}", "model.deeplab_filters = 0"),
+        ("eval: {scales: []}", "eval.scales = []"),
+        ("eval: {scales: [1.0, 0]}", "eval.scales = [1.0, 0]"),
+        ("eval: {scales: 1.25}", "eval.scales = 1.25"),
         ("data: {classes: {background: {ids: [0], color: [0, 0, 0]}, face: {ids: [1], "
          "color: [1, 2, 3]}}}", "belong to no class"),
         ("train: [1, 2]", "train = [1, 2]"),

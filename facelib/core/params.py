@@ -72,6 +72,8 @@ RANGES = {
 }
 # Keys whose value is a list of positive integers: its length (None: any, at least one).
 POSITIVE_INT_LISTS = {"model.deeplab_atrous_rates": None, "model.unet_decoder_filters": 5}
+# Keys whose value is a list of numbers in a range (low, high], at least one.
+NUMBER_LISTS = {"eval.scales": (0, 4)}
 # Keys whose default is null, and the types they take otherwise.
 NULLABLE = {
     "profile": str,
@@ -234,6 +236,8 @@ def _check_tree(tree: dict, defaults: dict, source: str, prefix: str) -> None:
             _check_loss(value, source)
         elif dotted in POSITIVE_INT_LISTS:
             _check_positive_ints(dotted, value, source)
+        elif dotted in NUMBER_LISTS:
+            _check_numbers(dotted, value, source)
         elif dotted in CHOICES:
             if value not in CHOICES[dotted]:
                 shown = " | ".join("null" if c is None else str(c) for c in CHOICES[dotted])
@@ -281,6 +285,16 @@ def _check_positive_ints(key: str, value: Any, source: str) -> None:
           and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value))
     if not ok:
         _fail(source, key, value, f"expected a list of {length or 'one or more'} positive integers")
+
+
+def _check_numbers(key: str, value: Any, source: str) -> None:
+    low, high = NUMBER_LISTS[key]
+    ok = (isinstance(value, list) and value
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool) and low < v <= high
+                  for v in value))
+    if not ok:
+        _fail(source, key, value, f"expected a list of one or more numbers above {low} and up "
+              f"to {high}")
 
 
 def _check_classes(classes: Any, source: str) -> None:

@@ -20,6 +20,7 @@ from facelib.data.shards import is_shard_folder, read_shards, shard_records
 from facelib.data.sources import data_source
 from facelib.engine.localise import model_input_size, segment_photos
 from facelib.models.metrics import confusion_matrix, confusion_metrics
+from facelib.models.zoo import multi_scale
 
 
 def evaluate_model(model, pairs, params: dict, source=None,
@@ -27,7 +28,8 @@ def evaluate_model(model, pairs, params: dict, source=None,
     """Predict every pair, accumulate one confusion matrix; optionally save the label maps.
 
     Photos go through what `facelib predict` does (`localise.segment_photos`: with
-    `data.face_crop`, find the faces, parse each in its crop, paste back), and are scored
+    `data.face_crop`, find the faces, parse each in its crop, paste back; at each of
+    `eval.scales`), and are scored
     at their size; the masks serve only the scores. `source` (default: the profile's,
     `data_source(params)`) reads the pairs: a folder's at each photo's own size, shards' at
     the shard size (`source.evaluated_at` says which). The result's `faces` counts the faces
@@ -35,6 +37,7 @@ def evaluate_model(model, pairs, params: dict, source=None,
     boxes that are no face.
     """
     source = source or data_source(params)
+    model = multi_scale(model, params, params["eval"]["scales"])
     scheme = ClassScheme.from_params(params["data"]["classes"])
     settings = replace(CropSettings.from_params(params), size=model_input_size(model))
     batch_size = params["eval"]["batch_size"]

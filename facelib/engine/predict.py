@@ -2,9 +2,11 @@
 
 A model trained on face crops finds the faces of a photo, parses each in its crop and
 pastes the probabilities back (`facelib.engine.localise`); one trained on whole photos sees
-the photo resized to its input. Either way the class probabilities are resized back
-(bilinear) before the argmax, so edges follow the photo rather than blocks of the model's
-resolution. Photos are read as shown (EXIF orientation applied); no mask is read.
+the photo resized to its input. With `eval.scales` the model runs at several input sizes and
+their probabilities are averaged (`facelib.models.zoo.multi_scale`). Either way the class
+probabilities are resized back (bilinear) before the argmax, so edges follow the photo rather
+than blocks of the model's resolution. Photos are read as shown (EXIF orientation applied);
+no mask is read.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from facelib.engine.localise import (
     segment_photos,
 )
 from facelib.models import load_model
+from facelib.models.zoo import multi_scale
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 RESIZE_METHOD = "area"  # photo -> model input; the exported SavedModel does the same
@@ -160,8 +163,8 @@ def predict_files(model_path: str, inputs: list[str], out_dir: str,
         path = resolve_model_path(model_path)
     except FileNotFoundError as e:
         raise UsageError(str(e)) from None
-    model = load_model(path)
     params = run_params(path)
+    model = multi_scale(load_model(path), params, params["eval"]["scales"])
     if palette is None:
         palette = ClassScheme.from_params(params["data"]["classes"]).palette()
     settings = replace(CropSettings.from_params(params), size=model_input_size(model))

@@ -263,6 +263,8 @@ def _evaluate(params: dict, spec: dict, source, model, splits: dict, folder: Pat
         "n_images": len(splits["test"]),
         "evaluated_at": source.evaluated_at,
         "face_crop": params["data"]["face_crop"],
+        "hflip": params["eval"]["hflip"],
+        "scales": params["eval"]["scales"],
         "faces": result["faces"],
         **result["metrics"],
     }

@@ -12,6 +12,7 @@ import io
 _API = {
     "build_model": "facelib.models.zoo",
     "start_from_run": "facelib.models.zoo",
+    "multi_scale": "facelib.models.zoo",
     "DeepLabV3Plus": "facelib.models.deeplabv3plus",
     "AtrousConv2D": "facelib.models.layers",
     "BackbonePreprocessing": "facelib.models.layers",

@@ -9,6 +9,8 @@ Input sizes: U-Net, LinkNet and FPN need sides divisible by 32 and PSPNet by
 6 * downsample_factor (48 for the default 8). For any other S the core runs at the nearest
 valid size: the images are resized to it (bilinear) and the core's logits resized back to S
 (bilinear) before the softmax. DeepLabV3+ takes any size as it is.
+
+`multi_scale` runs a trained model at several input sizes at once (`eval.scales`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from facelib.core.catalog import PREPROCESSING
-from facelib.core.params import resolve_path
+from facelib.core.params import merge, resolve_path
 from facelib.models.init_from import InitReport, init_from_run
 from facelib.models.layers import BackbonePreprocessing
 from facelib.models.registry import ARCHITECTURE_BUILDERS
@@ -97,3 +99,49 @@ def start_from_run(model: tf.keras.Model, params: dict) -> InitReport | None:
     every layer of `model` that fits (`init_from_run`) and say which; else None."""
     init_from = params["model"]["init_from"]
     return init_from_run(model, resolve_path(init_from)) if init_from else None
+
+
+def scaled_side(size: int, scale: float) -> int:
+    """`size * scale` rounded to a multiple of 32 (at least 32)."""
+    return max(1, round(size * scale / 32)) * 32
+
+
+def at_input_size(model: tf.keras.Model, params: dict, size: int) -> tf.keras.Model:
+    """`model` (built by `build_model` with `params`) rebuilt for input side `size`, with its
+    weights. The weights do not depend on the input size; only the layers that resize do."""
+    if int(model.input_shape[1]) == size:
+        return model
+    architecture, _, backbone = model.name.partition("_")
+    if architecture not in ARCHITECTURE_BUILDERS:
+        raise ValueError(f"model {model.name!r}: only a model of build_model (named "
+                         "architecture_backbone) can be rebuilt at another input size")
+    other = merge(params, {"data": {"image_size": size},
+                           "model": {"encoder_weights": None, "weights_path": None}})
+    resized = build_model({"architecture": architecture, "backbone": backbone}, other)
+    resized.set_weights(model.get_weights())
+    return tf.keras.Model(resized.inputs, resized.outputs, name=f"{model.name}_at_{size}")
+
+
+def multi_scale(model: tf.keras.Model, params: dict, scales: list[float]) -> tf.keras.Model:
+    """`model` applied at each of `scales` (`eval.scales`, multiples of its input side), as one
+    model whose input and output side is the largest of them: its images are area-resized to
+    each scale's side, and the probabilities resized back (bilinear) and averaged. Scales
+    [1.0]: `model` itself."""
+    size = int(model.input_shape[1])
+    sides = sorted({scaled_side(size, scale) for scale in scales})
+    if sides == [size]:
+        return model
+    top = sides[-1]
+    images = tf.keras.Input((top, top, 3), name="image")
+    outputs = []
+    for side in sides:
+        x = images
+        if side != top:
+            x = tf.keras.layers.Resizing(side, side, interpolation="area",
+                                         name=f"image_at_{side}")(images)
+        x = at_input_size(model, params, side)(x)
+        if side != top:
+            x = tf.keras.layers.Resizing(top, top, name=f"probabilities_from_{side}")(x)
+        outputs.append(x)
+    mean = tf.keras.layers.Average(name="scales_mean")(outputs) if len(outputs) > 1 else outputs[0]
+    return tf.keras.Model(images, mean, name=f"{model.name}_scales")
