@@ -221,6 +221,7 @@ def test_multi_scale_averages_each_scale_at_the_largest_side():
     model = build_model(spec("deeplabv3plus", "mobilenetv2"), params)
     assert zoo.multi_scale(model, params, [1.0]) is model
     assert zoo.scaled_side(64, 1.5) == 96 and zoo.scaled_side(256, 1.25) == 320
+    assert zoo.scaled_side(16, 1.0) == 16 and zoo.scaled_side(16, 2.0) == 32
     combined = zoo.multi_scale(model, params, [1.5, 1.0])
     assert combined.input_shape == (None, 96, 96, 3)
     images = random_images(96)

@@ -102,8 +102,8 @@ def start_from_run(model: tf.keras.Model, params: dict) -> InitReport | None:
 
 
 def scaled_side(size: int, scale: float) -> int:
-    """`size * scale` rounded to a multiple of 32 (at least 32)."""
-    return max(1, round(size * scale / 32)) * 32
+    """`size` at scale 1, else `size * scale` rounded to a multiple of 32 (at least 32)."""
+    return size if scale == 1 else max(1, round(size * scale / 32)) * 32
 
 
 def at_input_size(model: tf.keras.Model, params: dict, size: int) -> tf.keras.Model:
