@@ -29,12 +29,11 @@ def evaluate_model(model, pairs, params: dict, source=None,
 
     Photos go through what `facelib predict` does (`localise.segment_photos`: with
     `data.face_crop`, find the faces, parse each in its crop, paste back; at each of
-    `eval.scales`), and are scored
-    at their size; the masks serve only the scores. `source` (default: the profile's,
-    `data_source(params)`) reads the pairs: a folder's at each photo's own size, shards' at
-    the shard size (`source.evaluated_at` says which). The result's `faces` counts the faces
-    of the masks (`crops.face_boxes`), those found (a box of IoU >= 0.5 with one) and the
-    boxes that are no face.
+    `eval.scales`), and are scored at their size; the masks serve only the scores. `source`
+    (default: the profile's, `data_source(params)`) reads the pairs: a folder's at each
+    photo's own size, shards' at the shard size (`source.evaluated_at` says which). The
+    result's `faces` counts the faces of the masks (`crops.face_boxes`), those found (a box
+    of IoU >= 0.5 with one) and the boxes that are no face.
     """
     source = source or data_source(params)
     model = multi_scale(model, params, params["eval"]["scales"])
