@@ -8,6 +8,7 @@ exactly and every step of the localiser and of `facelib predict` runs as with a 
 import contextlib
 import io
 import json
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -283,3 +284,53 @@ def test_eval_hflip_is_a_checked_param_of_the_crop_settings():
     assert crops.CropSettings.from_params(load_params(overrides={"eval": {"hflip": True}})).hflip
     with pytest.raises(ParamsError, match="eval.hflip"):
         load_params(overrides={"eval": {"hflip": 3}})
+
+
+def blurred_ellipse(size: int = 120, cell: int = 8):
+    """An ellipse of skin on the backdrop (its truth), and the class probabilities a model
+    with `cell`-pixel output cells gives it: the one-hot truth area-averaged onto that grid
+    and resized back (bilinear), whose edges cut across the photo's."""
+    truth = np.zeros((size, size), np.uint8)
+    cv2.ellipse(truth, (size // 2, size // 2 - 2), (31, 43), 0, 0, 360, 1, -1)
+    image = np.where(truth[..., None] == 1, np.uint8(SKIN), np.uint8(BACKDROP)).astype(np.uint8)
+    coarse = cv2.resize(np.eye(2, dtype=np.float32)[truth], (size // cell, size // cell),
+                        interpolation=cv2.INTER_AREA)
+    return image, truth, localise.resize_probabilities(coarse, size, size)
+
+
+def test_refined_edges_follow_the_photo_not_the_model_grid():
+    image, truth, probs = blurred_ellipse()
+    plain = probs.argmax(axis=-1)
+    refined = localise.refine_edges(image, probs, radius=4, eps=0.01).argmax(axis=-1)
+    assert (plain != truth).sum() >= 50  # the coarse grid's corners
+    assert (refined != truth).sum() == 0
+    assert localise.refine_edges(image, probs, radius=0, eps=0.01) is probs
+
+
+def test_eval_refine_reaches_both_prediction_paths():
+    """`eval.refine.radius` is in pixels of the model's input: a face crop's pieces and a
+    whole photo are filtered at their own scale, and their maps follow the photo's edges."""
+    params = load_params(overrides={"data": {"image_size": SIZE},
+                                    "eval": {"refine": {"radius": 2}}})
+    settings = crops.CropSettings.from_params(params)
+    assert settings.refine_reach == 2 / SIZE and settings.refine_eps == 0.01
+    assert localise.refine_radius(settings, 4 * SIZE) == 8
+    image, _ = photo_with_faces(240, 320, [])
+    truth = np.zeros(image.shape[:2], np.uint8)
+    draw_face(image, truth, 160, 120, 90)
+    errors = {}
+    for enabled in (False, True):
+        for reach in (0.0, settings.refine_reach):
+            parse = replace(settings, enabled=enabled, refine_reach=reach)
+            labels = localise.segment_photos(colour_model(), [image], parse)[0].labels
+            errors[enabled, reach] = int(((labels != 0) != truth).sum())
+    for enabled in (False, True):
+        assert errors[enabled, 0.0] > 100  # the model's 5-pixel cells
+        assert errors[enabled, settings.refine_reach] < 0.1 * errors[enabled, 0.0]
+
+
+def test_eval_refine_is_a_checked_param():
+    with pytest.raises(ParamsError, match="eval.refine.radius"):
+        load_params(overrides={"eval": {"refine": {"radius": -1}}})
+    with pytest.raises(ParamsError, match="eval.refine.eps"):
+        load_params(overrides={"eval": {"refine": {"eps": 0}}})

@@ -69,6 +69,8 @@ RANGES = {
     "eval.batch_size": (1, None, True, True),
     "eval.example_count": (0, None, True, True),
     "eval.timing_batches": (1, None, True, True),
+    "eval.refine.radius": (0, 64, True, True),
+    "eval.refine.eps": (0, None, False, True),
 }
 # Keys whose value is a list of positive integers: its length (None: any, at least one).
 POSITIVE_INT_LISTS = {"model.deeplab_atrous_rates": None, "model.unet_decoder_filters": 5}

@@ -32,8 +32,8 @@ MIN_FACE_PIXELS = 16
 
 @dataclass(frozen=True)
 class CropSettings:
-    """`data.face_crop` and `data.crop` of a params dict, and `eval.hflip` (each view is
-    parsed mirrored too: `localise.probabilities`)."""
+    """`data.face_crop` and `data.crop` of a params dict, `eval.hflip` (each view is parsed
+    mirrored too: `localise.probabilities`) and `eval.refine` (`localise.refine_edges`)."""
 
     enabled: bool
     margin: float
@@ -44,6 +44,8 @@ class CropSettings:
     min_score: float = 0.5
     coarse_grid: int = 2
     hflip: bool = False
+    refine_reach: float = 0.0  # `eval.refine.radius` as a share of the view's side
+    refine_eps: float = 0.01
 
     @classmethod
     def from_params(cls, params: dict) -> CropSettings:
@@ -52,7 +54,9 @@ class CropSettings:
         return cls(enabled=data["face_crop"], margin=crop["margin"], size=data["image_size"],
                    jitter_shift=crop["jitter_shift"], jitter_scale=crop["jitter_scale"],
                    whole_photo=crop["whole_photo"], min_score=crop["min_score"],
-                   coarse_grid=crop["coarse_grid"], hflip=params["eval"]["hflip"])
+                   coarse_grid=crop["coarse_grid"], hflip=params["eval"]["hflip"],
+                   refine_reach=params["eval"]["refine"]["radius"] / data["image_size"],
+                   refine_eps=params["eval"]["refine"]["eps"])
 
 
 def extent(face: np.ndarray) -> Box | None:
@@ -204,12 +208,13 @@ def match_faces(true: list[Box], found: list[Box], threshold: float = 0.5) -> tu
     return len(used_true), len(found) - len(used_found)
 
 
-def paste_probabilities(height: int, width: int, pieces: list[tuple[Box, np.ndarray]]
-                        ) -> np.ndarray:
+def paste_probabilities(height: int, width: int, pieces: list[tuple[Box, np.ndarray]],
+                        refine=None) -> np.ndarray:
     """A (height, width, C) map of class probabilities from `pieces` of (crop box, (S, S, C)
-    probabilities): each piece is resized (bilinear) to its box and pasted where it is
-    inside the photo; where pieces overlap, a pixel takes the piece with the least
-    background (class 0) there; pixels of no piece are background with probability 1."""
+    probabilities): each piece is resized (bilinear) to its box, passed through
+    `refine(probabilities, box)` if given, and pasted where it is inside the photo; where
+    pieces overlap, a pixel takes the piece with the least background (class 0) there;
+    pixels of no piece are background with probability 1."""
     n_classes = pieces[0][1].shape[-1] if pieces else 1
     full = np.zeros((height, width, n_classes), np.float32)
     full[..., 0] = 1
@@ -222,6 +227,8 @@ def paste_probabilities(height: int, width: int, pieces: list[tuple[Box, np.ndar
                              interpolation=cv2.INTER_LINEAR)
         if resized.ndim == 2:  # cv2 drops a single channel
             resized = resized[..., None]
+        if refine is not None:
+            resized = refine(resized, box)
         piece = resized[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
         region = full[cy0:cy1, cx0:cx1]
         better = piece[..., 0] < region[..., 0]

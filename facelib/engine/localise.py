@@ -14,7 +14,8 @@ No mask is ever read here. For a model trained on face crops (`data.face_crop: t
    holds at least `MIN_CLASSES` face classes (`is_face`); of two boxes that overlap, or one
    inside the other, the larger stays (`distinct`);
 4. the class probabilities of each face's crop are pasted back into a map of the photo's
-   size (`crops.paste_probabilities`); the label map is its argmax. A photo without a face
+   size (`crops.paste_probabilities`), each through the guided filter of `eval.refine`
+   (`refine_edges`) where it is on; the label map is its argmax. A photo without a face
    gets an all-background map.
 
 A model trained on whole photos (`face_crop: false`) is run on the whole photo squashed to
@@ -92,13 +93,47 @@ def regions_of(probs: np.ndarray, min_share: float = crops.MIN_FACE_SHARE):
     return crops.face_regions(probs.argmax(axis=-1), min_share=min_share)
 
 
-def probabilities_to_labels(probabilities: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Resize (S, S, C) probabilities to (height, width) and take the argmax -> uint8."""
+def resize_probabilities(probabilities: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(S, S, C) probabilities resized (bilinear) to (height, width, C), float32."""
     resized = cv2.resize(probabilities.astype(np.float32), (width, height),
                          interpolation=cv2.INTER_LINEAR)
-    if resized.ndim == 2:  # cv2 drops a single channel
-        resized = resized[..., None]
-    return resized.argmax(axis=-1).astype(np.uint8)
+    return resized[..., None] if resized.ndim == 2 else resized  # cv2 drops a single channel
+
+
+def probabilities_to_labels(probabilities: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize (S, S, C) probabilities to (height, width) and take the argmax -> uint8."""
+    return resize_probabilities(probabilities, height, width).argmax(axis=-1).astype(np.uint8)
+
+
+def refine_edges(image: np.ndarray, probabilities: np.ndarray, radius: int,
+                 eps: float) -> np.ndarray:
+    """`eval.refine`: (H, W, C) class probabilities of an RGB image (H, W, 3) at its size,
+    filtered by OpenCV's guided filter (He et al., 2013) with the image as guide (colours in
+    0..1): within `radius` pixels each class follows a linear function of the colours, so a
+    part's edge moves to the image's edge nearby. `radius` < 1: unchanged."""
+    if radius < 1:
+        return probabilities
+    guide = image.astype(np.float32) / 255
+    refined = cv2.ximgproc.guidedFilter(guide, probabilities.astype(np.float32), radius, eps)
+    return refined[..., None] if refined.ndim == 2 else refined
+
+
+def refine_radius(settings: CropSettings, view_side: int) -> int:
+    """The guided filter's radius in photo pixels for a view of `view_side` photo pixels."""
+    return round(settings.refine_reach * view_side)
+
+
+def edge_refiner(image: np.ndarray, settings: CropSettings):
+    """`refine_edges` for the pieces of `crops.paste_probabilities`: each face crop's
+    probabilities, at its box's size, with that part of the photo as guide; None when
+    `eval.refine` is off."""
+    if not settings.refine_reach:
+        return None
+
+    def refine(probabilities: np.ndarray, box: Box) -> np.ndarray:
+        return refine_edges(crops.crop_padded(image, box), probabilities,
+                            refine_radius(settings, box[2] - box[0]), settings.refine_eps)
+    return refine
 
 
 def segment_photos(model, images: list[np.ndarray], settings: CropSettings,
@@ -122,7 +157,7 @@ def segment_photos(model, images: list[np.ndarray], settings: CropSettings,
     for index, image in enumerate(images):
         found = distinct([f for i, f, _ in faces if i == index])
         pieces = [(f.crop, p) for i, f, p in faces if i == index and f in found]
-        full = crops.paste_probabilities(*image.shape[:2], pieces)
+        full = crops.paste_probabilities(*image.shape[:2], pieces, edge_refiner(image, settings))
         parsed.append(ParsedPhoto(full.argmax(axis=-1).astype(np.uint8), found))
     return parsed
 
@@ -234,5 +269,7 @@ def whole_photos(model, images: list[np.ndarray], settings: CropSettings,
             box = (int(x0 * sx), int(y0 * sy), int(np.ceil(x1 * sx)), int(np.ceil(y1 * sy)))
             if score >= settings.min_score:
                 faces.append(Face(box, score, (0, 0, width, height)))
-        parsed.append(ParsedPhoto(probabilities_to_labels(probs, height, width), faces))
+        full = refine_edges(image, resize_probabilities(probs, height, width),
+                            refine_radius(settings, max(height, width)), settings.refine_eps)
+        parsed.append(ParsedPhoto(full.argmax(axis=-1).astype(np.uint8), faces))
     return parsed
