@@ -66,7 +66,8 @@ def test_one_short_epoch_trains_and_scores_the_test_persons(converted, tmp_path)
     metrics = json.loads((run.folder / "metrics.json").read_text())
     assert metrics["classes"] == CLASSES
     assert metrics["evaluated_at"] == "photo size"
-    assert metrics["hflip"] and metrics["scales"] == [1.0, 1.25]
+    assert metrics["hflip"] and metrics["scales"] == [0.875, 1.0, 1.25]
+    assert metrics["refine"] == {"radius": 2, "eps": 0.01}
     assert 0 < metrics["pixel_accuracy"] <= 1
     split = pd.read_csv(run.folder / "split.csv")
     assert metrics["n_images"] == (split["split"] == "test").sum() > 80

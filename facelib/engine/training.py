@@ -265,6 +265,7 @@ def _evaluate(params: dict, spec: dict, source, model, splits: dict, folder: Pat
         "face_crop": params["data"]["face_crop"],
         "hflip": params["eval"]["hflip"],
         "scales": params["eval"]["scales"],
+        "refine": params["eval"]["refine"],
         "faces": result["faces"],
         **result["metrics"],
     }
