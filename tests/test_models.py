@@ -153,6 +153,21 @@ def test_deeplab_output_stride_picks_the_feature_layer(output_stride):
     assert_probability_map(model.predict(random_images(64), verbose=0), 64)
 
 
+@pytest.mark.parametrize("decoder_stride", [4, 2])
+def test_deeplab_decoder_stride_sets_the_classifier_grid(decoder_stride):
+    model = build_model(spec("deeplabv3plus", "resnet18"),
+                        make_params(64, deeplab_decoder_stride=decoder_stride, deeplab_filters=40))
+    core = model.get_layer("core")
+    assert core.get_layer("final_conv").input_shape[1:3] == (64 // decoder_stride,) * 2
+    fine_layers = [layer.name for layer in core.layers if layer.name.startswith("decoder_fine")]
+    if decoder_stride == 2:
+        assert core.get_layer("decoder_fine_level").input_shape[1:3] == (32, 32)
+        assert core.get_layer("decoder_fine_conv").filters == 10
+    else:
+        assert fine_layers == []
+    assert_probability_map(model.predict(random_images(64), verbose=0), 64)
+
+
 def test_decoder_and_pyramid_widths_come_from_params():
     deeplab = build_model(spec("deeplabv3plus", "resnet18"), make_params(64, deeplab_filters=40))
     assert {deeplab.get_layer("core").get_layer(name).filters

@@ -59,6 +59,7 @@ def test_parse_overrides_reads_yaml_values():
         ("model: {unet_decoder_filters: [64, 32]}", "model.unet_decoder_filters = [64, 32]"),
         ("model: {deeplab_atrous_rates: [6, 0]}", "model.deeplab_atrous_rates = [6, 0]"),
         ("model: {deeplab_filters: 0}", "model.deeplab_filters = 0"),
+        ("model: {deeplab_decoder_stride: 1}", "model.deeplab_decoder_stride = 1"),
         ("eval: {scales: []}", "eval.scales = []"),
         ("eval: {scales: [1.0, 0]}", "eval.scales = [1.0, 0]"),
         ("eval: {scales: 1.25}", "eval.scales = 1.25"),

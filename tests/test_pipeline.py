@@ -177,3 +177,30 @@ def test_cached_and_uncached_evaluation_agree(pairs):
 
     for (a, b), (c, d) in zip(cached, uncached, strict=True):
         assert np.array_equal(a, c) and np.array_equal(b, d)
+
+
+def test_colour_jitter_turns_hue_and_saturation_but_keeps_grey_masks_and_other_draws(tmp_path):
+    """Grey pixels have no hue to turn; coloured ones change; masks and flips do not."""
+    image = np.zeros((32, 48, 3), np.uint8)
+    image[:, :16] = (150, 110, 100)  # a skin-like third, in gamut at any hue
+    image[:, 16:] = 128             # grey
+    mask = np.zeros((32, 48), np.uint8)
+    mask[:, :16] = 1
+    for i in range(8):
+        write_pair(tmp_path, "train", f"s{i}_0", image, mask)
+    pairs = find_pairs(tmp_path)
+    plain = dict(NO_AUGMENT, hflip=True)
+    coloured = dict(plain, saturation=0.5, hue=0.5)
+
+    [(before, before_masks)] = batches(make_dataset(pairs, make_params(48, 8, plain), True))
+    [(after, after_masks)] = batches(make_dataset(pairs, make_params(48, 8, coloured), True))
+
+    assert np.array_equal(before_masks, after_masks)  # the same flips: the other draws kept
+    grey = before_masks.argmax(-1) == 0
+    np.testing.assert_allclose(after[grey], before[grey], atol=0.5)
+    red = ~grey
+    assert np.abs(after[red] - before[red]).max() > 30
+    luma = np.array([0.299, 0.587, 0.114])
+    np.testing.assert_allclose(after[red] @ luma, before[red] @ luma, atol=1.0)  # hue and
+    # saturation move the chroma only (no pixel here is clipped)
+    assert len({tuple(np.round(sample[red[k]][0])) for k, sample in enumerate(after)}) == 8

@@ -274,11 +274,12 @@ def with_random_keys(dataset: tf.data.Dataset, seed: int) -> tf.data.Dataset:
 def augment_function(augment: dict, scheme: ClassScheme):
     """(images, masks, key) -> (images, masks), augmented as `data.augment` says.
 
-    Each sample gets its own flip, rotation, zoom, brightness and contrast. A flipped mask
-    has its left and right labels swapped when the scheme keeps them apart. Rotation and zoom
-    are one affine transform, applied to the image (bilinear, reflected border) and the mask
-    (nearest, background border); the flip joins that transform when there is one (one pass
-    over the pixels instead of two). Brightness and contrast change the image only.
+    Each sample gets its own flip, rotation, zoom, brightness, contrast, saturation and hue.
+    A flipped mask has its left and right labels swapped when the scheme keeps them apart.
+    Rotation and zoom are one affine transform, applied to the image (bilinear, reflected
+    border) and the mask (nearest, background border); the flip joins that transform when
+    there is one (one pass over the pixels instead of two). Brightness, contrast, saturation
+    and hue (`recolour_randomly`) change the image only.
     """
     flip_table = flip_lookup_table(scheme)
     max_angle = augment["rotate_degrees"] * math.pi / 180
@@ -302,7 +303,7 @@ def augment_function(augment: dict, scheme: ClassScheme):
             images, masks = flip(images, masks, flipped, flip_table)
         images = jitter(tf.cast(images, tf.float32), draws[:, 3] * augment["brightness"],
                         1 + draws[:, 4] * augment["contrast"])
-        return images, masks
+        return recolour_randomly(images, augment, key), masks
 
     return augment_batch
 
@@ -358,6 +359,38 @@ def jitter(images, brightness, contrast) -> tf.Tensor:
     mean = tf.reduce_mean(images, axis=[1, 2, 3], keepdims=True)
     offset = mean * (1 - contrast) + brightness[:, None, None, None] * 255
     return tf.clip_by_value(images * contrast + offset, 0, 255)
+
+
+# RGB -> YIQ (NTSC): Y is the luma, I and Q the chroma plane a hue turns in.
+RGB_TO_YIQ = ((0.299, 0.587, 0.114), (0.596, -0.274, -0.322), (0.211, -0.523, 0.312))
+
+
+def recolour_randomly(images, augment: dict, key) -> tf.Tensor:
+    """Each sample's saturation scaled by up to `augment["saturation"]` and its hue turned by
+    up to `augment["hue"]` of the colour circle; the images as they are when both are 0.
+
+    The draws come from their own seed, derived from `key`, so that switching the colour
+    jitter on leaves every other draw of the batch as it was.
+    """
+    if not (augment.get("saturation") or augment.get("hue")):
+        return images
+    seed = tf.random.fold_in(key, 1)
+    draws = tf.random.stateless_uniform([tf.shape(images)[0], 2], seed=seed,
+                                        minval=-1.0, maxval=1.0)
+    return recolour(images, 1 + draws[:, 0] * augment.get("saturation", 0.0),
+                    draws[:, 1] * augment.get("hue", 0.0) * 2 * math.pi)
+
+
+def recolour(images, saturation, hue_angle) -> tf.Tensor:
+    """Scale each sample's chroma by `saturation` and turn it by `hue_angle` (radians) in
+    YIQ space, keeping its luma; values clipped to 0..255."""
+    to_yiq = tf.constant(RGB_TO_YIQ, tf.float32)
+    cos, sin = saturation * tf.cos(hue_angle), saturation * tf.sin(hue_angle)
+    ones, zeros = tf.ones_like(cos), tf.zeros_like(cos)
+    chroma = tf.reshape(tf.stack([ones, zeros, zeros, zeros, cos, -sin, zeros, sin, cos],
+                                 axis=1), [-1, 3, 3])
+    matrices = tf.linalg.inv(to_yiq)[None] @ chroma @ to_yiq[None]
+    return tf.clip_by_value(tf.einsum("bhwc,bdc->bhwd", images, matrices), 0, 255)
 
 
 def one_hot_function(n_classes: int):
@@ -491,7 +524,8 @@ def face_augment_function(augment: dict, settings: crops.CropSettings, context: 
 
     Per sample: a crop cut from the context, jittered in position (`jitter_shift`) and scale
     (`jitter_scale`), or, with probability `whole_photo`, the whole-photo view; then the
-    flip, rotation, zoom, brightness and contrast of `data.augment`, as `augment_function`.
+    flip, rotation, zoom, brightness, contrast, saturation and hue of `data.augment`, as
+    `augment_function`.
     """
     flip_table = flip_lookup_table(scheme)
     max_angle = augment["rotate_degrees"] * math.pi / 180
@@ -522,7 +556,7 @@ def face_augment_function(augment: dict, settings: crops.CropSettings, context: 
                              tf.gather(flip_table, tf.cast(masks, tf.int32)), masks)
         images = jitter(tf.cast(images, tf.float32), draws[:, 3] * augment["brightness"],
                         1 + draws[:, 4] * augment["contrast"])
-        return images, masks
+        return recolour_randomly(images, augment, key), masks
 
     return augment_batch
 

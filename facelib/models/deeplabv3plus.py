@@ -17,7 +17,7 @@ import tensorflow as tf
 from facelib.models import sm
 from facelib.models.layers import AtrousConv2D
 
-STRIDE_INDEX = {16: 0, 8: 1, 4: 2}  # position in sm's feature-layer list
+STRIDE_INDEX = {16: 0, 8: 1, 4: 2, 2: 3}  # position in sm's feature-layer list
 
 
 def _layer_output(backbone: tf.keras.Model, layer: str | int):
@@ -66,18 +66,25 @@ def DeepLabV3Plus(  # noqa: N802 (named like sm's model functions)
     filters: int = 256,
     low_level_filters: int = 48,
     dropout: float = 0.0,
+    decoder_stride: int = 4,
 ) -> tf.keras.Model:
     """DeepLabV3+ whose output has the input's height and width.
 
     Encoder features at `output_stride` (16 or 8) -> ASPP -> (dropout) -> bilinear upsampling
     to the stride-4 features, concatenated with them after a 1x1 conv to `low_level_filters`
     -> two 3x3 convs -> 1x1 classifier -> bilinear upsampling to the input size -> activation.
+    `decoder_stride=2` adds a finer step before the classifier: the decoder's output, cut to a
+    quarter of its channels by a 1x1 conv, is upsampled to the stride-2 features, concatenated
+    with them after a 1x1 conv to half of `low_level_filters`, and passed through one 3x3 conv
+    of a quarter of `filters`; thin parts then get edges from a grid twice as fine.
     Convs are followed by BatchNorm and ReLU. `encoder_weights` is None or a path the backbone
     library loads (see facelib.models.weights). The input is what the backbone expects
     (see BackbonePreprocessing); any height and width of at least 32 work.
     """
     if output_stride not in (8, 16):
         raise ValueError(f"output_stride = {output_stride}: expected 8 or 16")
+    if decoder_stride not in (2, 4):
+        raise ValueError(f"decoder_stride = {decoder_stride}: expected 2 or 4")
     backbone = sm.Backbones.get_backbone(
         backbone_name, input_shape=input_shape, weights=encoder_weights, include_top=False,
         backend=tf.keras.backend, layers=tf.keras.layers, models=tf.keras.models,
@@ -95,6 +102,13 @@ def DeepLabV3Plus(  # noqa: N802 (named like sm's model functions)
     x = tf.keras.layers.Concatenate(name="decoder_concat")([x, low])
     x = _conv_bn_relu(x, filters, 3, "decoder_conv1")
     x = _conv_bn_relu(x, filters, 3, "decoder_conv2")
+    if decoder_stride == 2:
+        fine = _layer_output(backbone, feature_layers[STRIDE_INDEX[2]])
+        x = _conv_bn_relu(x, max(filters // 4, 1), 1, "decoder_fine_reduce")
+        x = _resize_to(x, fine, "decoder_fine_upsampling")
+        fine = _conv_bn_relu(fine, max(low_level_filters // 2, 1), 1, "decoder_fine_level")
+        x = tf.keras.layers.Concatenate(name="decoder_fine_concat")([x, fine])
+        x = _conv_bn_relu(x, max(filters // 4, 1), 3, "decoder_fine_conv")
     x = tf.keras.layers.Conv2D(classes, 1, name="final_conv")(x)
     x = _resize_to(x, backbone.input, "final_upsampling")
     x = tf.keras.layers.Activation(activation, name=activation)(x)

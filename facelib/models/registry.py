@@ -35,6 +35,7 @@ def deeplabv3plus(backbone: str, common: dict, model_params: dict):
     return DeepLabV3Plus(backbone, atrous_rates=tuple(model_params["deeplab_atrous_rates"]),
                          output_stride=model_params["deeplab_output_stride"],
                          filters=model_params["deeplab_filters"],
+                         decoder_stride=model_params["deeplab_decoder_stride"],
                          dropout=model_params["dropout"], **common)
 
 
