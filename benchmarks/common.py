@@ -19,7 +19,7 @@ from pathlib import Path
 from facelib.core.params import load_params
 
 NO_AUGMENT = {"hflip": False, "rotate_degrees": 0.0, "scale": 0.0, "brightness": 0.0,
-              "contrast": 0.0}
+              "contrast": 0.0, "saturation": 0.0, "hue": 0.0}
 # /proc/cpuinfo flags behind each feature the results depend on (any flag of a tuple counts)
 CPU_FEATURES = {"avx2": ("avx2",), "avx512": ("avx512f",), "bf16": ("avx512_bf16", "amx_bf16"),
                 "amx": ("amx_tile",)}

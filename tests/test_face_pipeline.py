@@ -13,7 +13,7 @@ from facelib.data.discover import find_pairs, load_image
 from facelib.data.pipeline import make_dataset
 
 NO_AUGMENT = {"hflip": False, "rotate_degrees": 0.0, "scale": 0.0, "brightness": 0.0,
-              "contrast": 0.0}
+              "contrast": 0.0, "saturation": 0.0, "hue": 0.0}
 SIZE = 32
 
 

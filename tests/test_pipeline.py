@@ -12,7 +12,7 @@ from facelib.data.discover import find_pairs
 from facelib.data.pipeline import make_dataset
 
 NO_AUGMENT = {"hflip": False, "rotate_degrees": 0.0, "scale": 0.0, "brightness": 0.0,
-              "contrast": 0.0}
+              "contrast": 0.0, "saturation": 0.0, "hue": 0.0}
 
 
 def make_params(size=32, batch_size=4, augment=None, classes=None, seed=1996):

@@ -189,8 +189,9 @@ def test_multiworker_gives_each_worker_whole_shard_files_or_its_share_of_pairs(t
     from facelib.data.sources import load_splits
 
     data, shards = make_folder_and_shards(tmp_path, SIZE, subjects=12)
+    # training batches keep the photos' pixels
     still = {"hflip": False, "rotate_degrees": 0.0, "scale": 0.0, "brightness": 0.0,
-             "contrast": 0.0}  # training batches keep the photos' pixels
+             "contrast": 0.0, "saturation": 0.0, "hue": 0.0}
     params = source_params("shards", shards, "multiworker", augment=still)
     pairs = load_splits(params)["train"]
     names = {e["image"].tobytes(): e["stem"].decode()

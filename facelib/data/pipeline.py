@@ -372,13 +372,13 @@ def recolour_randomly(images, augment: dict, key) -> tf.Tensor:
     The draws come from their own seed, derived from `key`, so that switching the colour
     jitter on leaves every other draw of the batch as it was.
     """
-    if not (augment.get("saturation") or augment.get("hue")):
+    if not (augment["saturation"] or augment["hue"]):
         return images
     seed = tf.random.fold_in(key, 1)
     draws = tf.random.stateless_uniform([tf.shape(images)[0], 2], seed=seed,
                                         minval=-1.0, maxval=1.0)
-    return recolour(images, 1 + draws[:, 0] * augment.get("saturation", 0.0),
-                    draws[:, 1] * augment.get("hue", 0.0) * 2 * math.pi)
+    return recolour(images, 1 + draws[:, 0] * augment["saturation"],
+                    draws[:, 1] * augment["hue"] * 2 * math.pi)
 
 
 def recolour(images, saturation, hue_angle) -> tf.Tensor:
